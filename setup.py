@@ -25,10 +25,10 @@ missing = [k for k in required if k not in cfg]
 if missing:
     raise SystemExit(f"settings.ini is missing: {', '.join(missing)}")
 
-licenses = {"apache2": ("Apache Software License 2.0", "OSI Approved :: Apache Software License")}
+licenses = {"apache2": "Apache-2.0"}  # SPDX expressions
 statuses = ["1 - Planning", "2 - Pre-Alpha", "3 - Alpha", "4 - Beta", "5 - Production/Stable", "6 - Mature", "7 - Inactive"]
 py_versions = ["3.9", "3.10", "3.11", "3.12", "3.13"]
-lic = licenses.get(cfg["license"].lower(), (cfg["license"], None))
+lic = licenses.get(cfg["license"].lower(), cfg["license"])
 min_python = cfg["min_python"]
 
 
@@ -83,15 +83,14 @@ setuptools.setup(
     keywords=cfg["keywords"],
     author=cfg["author"],
     author_email=cfg["author_email"],
-    license=lic[0],
+    license=lic,
     classifiers=[
         "Development Status :: " + statuses[int(cfg["status"])],
         "Intended Audience :: " + cfg["audience"].title(),
         "Natural Language :: " + cfg["language"].title(),
         "Programming Language :: Cython",
     ]
-    + [f"Programming Language :: Python :: {v}" for v in py_versions[py_versions.index(min_python):]]
-    + ([f"License :: {lic[1]}"] if lic[1] else []),
+    + [f"Programming Language :: Python :: {v}" for v in py_versions[py_versions.index(min_python):]],
     url=cfg["git_url"],
     packages=setuptools.find_packages(include=["dl_nb", "dl_nb.*"]),
     package_data={"dl_nb.fast": ["*.pyx", "*.pxd"]},
