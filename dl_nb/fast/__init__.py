@@ -5,7 +5,8 @@ installed. Importing this package without the compiled extension raises an Impor
 how to build it -- dl_nb never falls back silently to slow code.
 """
 try:
-    from .im2col import im2col, col2im, openmp_threads
+    from .im2col import (im2col, col2im, openmp_threads, conv_forward, conv_backward,
+                         max_pool_forward, max_pool_backward)
 except ImportError as e:  # the extension was not compiled, or was compiled for another Python/NumPy
     raise ImportError(
         "dl_nb's compiled kernels (dl_nb.fast.im2col) could not be imported: "
@@ -13,4 +14,5 @@ except ImportError as e:  # the extension was not compiled, or was compiled for 
         "from the dl_nb checkout; after editing a .pyx file, run that command again."
     ) from e
 
-__all__ = ["im2col", "col2im", "openmp_threads"]
+__all__ = ["im2col", "col2im", "openmp_threads", "conv_forward", "conv_backward", "max_pool_forward",
+           "max_pool_backward"]
