@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['conv_forward_naive', 'conv_backward_naive', 'max_pool_forward_naive', 'max_pool_backward_naive', 'conv_forward_fast',
            'conv_backward_fast', 'max_pool_forward_fast', 'max_pool_backward_fast', 'conv_relu_forward',
-           'conv_relu_backward', 'conv_relu_pool_forward', 'conv_relu_pool_backward']
+           'conv_relu_backward', 'conv_relu_pool_forward', 'conv_relu_pool_backward', 'ThreeLayerConvNet', 'ConvNet']
 
 # %% ../nbs/05_conv.ipynb #c0b0a8e6
 import numpy as np
@@ -244,3 +244,108 @@ def conv_relu_pool_backward(
     "Backward pass of `conv_relu_pool_forward`."
     conv_cache, relu_cache, pool_cache = cache
     return conv_backward_fast(relu_backward(max_pool_backward_fast(dout, pool_cache), relu_cache), conv_cache)
+
+# %% ../nbs/05_conv.ipynb #777a3b2e
+class ThreeLayerConvNet:
+    "conv - relu - 2x2 max pool - affine - relu - affine - softmax, on the fast layers."
+    def __init__(self,
+                 input_dim: tuple=(3, 32, 32), # shape (C, H, W) of one input image
+                 num_filters: int=32,          # filters in the convolutional layer
+                 filter_size: int=7,           # height and width of the filters (odd keeps the image size)
+                 hidden_dim: int=100,          # units in the hidden affine layer
+                 num_classes: int=10,          # number of classes
+                 weight_scale: float=1e-3,     # standard deviation of the initial weights
+                 reg: float=0.0,               # L2 regularisation strength
+                 dtype=np.float32,             # dtype of the parameters (float64 for gradient checks)
+                ):
+        C, H, W = input_dim
+        if H % 2 or W % 2:
+            raise ValueError(f"ThreeLayerConvNet: the 2x2 pool needs even H and W, got input_dim {input_dim}")
+        self.reg, self.dtype = reg, dtype
+        self.conv_param = {'stride': 1, 'pad': (filter_size - 1) // 2}
+        self.pool_param = {'pool_height': 2, 'pool_width': 2, 'stride': 2}
+        shapes = {'W1': (num_filters, C, filter_size, filter_size), 'b1': (num_filters,),
+                  'W2': (num_filters * (H // 2) * (W // 2), hidden_dim), 'b2': (hidden_dim,),
+                  'W3': (hidden_dim, num_classes), 'b3': (num_classes,)}
+        self.params = {k: (weight_scale * np.random.randn(*s) if k[0] == 'W' else np.zeros(s)).astype(dtype)
+                       for k, s in shapes.items()}
+
+    def loss(self,
+             X: np.ndarray,       # images, shape (N, C, H, W)
+             y: np.ndarray=None,  # labels, shape (N,), or None for scores only
+            ):
+        "Class scores (N, num_classes) if y is None, else (loss, grads) with grads shaped like params."
+        p = self.params
+        X = np.asarray(X, dtype=self.dtype)
+        h1, cache1 = conv_relu_pool_forward(X, p['W1'], p['b1'], self.conv_param, self.pool_param)
+        h2, cache2 = affine_relu_forward(h1, p['W2'], p['b2'])
+        scores, cache3 = affine_forward(h2, p['W3'], p['b3'])
+        if y is None:
+            return scores
+        loss, dscores = softmax_loss(scores, y)
+        grads = {}
+        dh2, grads['W3'], grads['b3'] = affine_backward(dscores, cache3)
+        dh1, grads['W2'], grads['b2'] = affine_relu_backward(dh2, cache2)
+        _, grads['W1'], grads['b1'] = conv_relu_pool_backward(dh1, cache1)
+        for k in ('W1', 'W2', 'W3'):
+            loss += 0.5 * self.reg * float(np.sum(p[k] * p[k]))
+            grads[k] += self.reg * p[k]
+        return loss, grads
+
+# %% ../nbs/05_conv.ipynb #6596cb16
+class ConvNet:
+    "[conv 3x3 - relu - 2x2 max pool] x L - affine - relu - affine - softmax, He-initialised, on the fast layers."
+    def __init__(self,
+                 input_dim: tuple=(3, 32, 32),        # shape (C, H, W) of one input image
+                 num_filters: tuple=(32, 64, 128),    # filters of each of the L conv stages
+                 hidden_dim: int=256,                 # units in the hidden affine layer
+                 num_classes: int=10,                 # number of classes
+                 reg: float=0.0,                      # L2 regularisation strength (on all weights)
+                 dtype=np.float32,                    # dtype of the parameters
+                 seed: int=None,                      # seed of the initialisation
+                ):
+        C, H, W = input_dim
+        L = len(num_filters)
+        if H % 2 ** L or W % 2 ** L:
+            raise ValueError(f"ConvNet: {L} pooling stages need H and W divisible by {2 ** L}, got input_dim {input_dim}")
+        rng = np.random.default_rng(seed)
+        self.reg, self.dtype, self.L = reg, dtype, L
+        self.conv_param = {'stride': 1, 'pad': 1}
+        self.pool_param = {'pool_height': 2, 'pool_width': 2, 'stride': 2}
+        self.params, c = {}, C
+        for i, f in enumerate(num_filters, start=1):
+            self.params[f'W{i}'] = rng.normal(0, np.sqrt(2 / (c * 9)), (f, c, 3, 3))
+            self.params[f'b{i}'] = np.zeros(f)
+            c = f
+        d = c * (H // 2 ** L) * (W // 2 ** L)
+        self.params[f'W{L + 1}'] = rng.normal(0, np.sqrt(2 / d), (d, hidden_dim))
+        self.params[f'b{L + 1}'] = np.zeros(hidden_dim)
+        self.params[f'W{L + 2}'] = rng.normal(0, 0.1 / np.sqrt(hidden_dim), (hidden_dim, num_classes))
+        self.params[f'b{L + 2}'] = np.zeros(num_classes)
+        self.params = {k: v.astype(dtype) for k, v in self.params.items()}
+
+    def loss(self,
+             X: np.ndarray,       # images, shape (N, C, H, W)
+             y: np.ndarray=None,  # labels, shape (N,), or None for scores only
+            ):
+        "Class scores (N, num_classes) if y is None, else (loss, grads) with grads shaped like params."
+        p, L = self.params, self.L
+        h, caches = np.asarray(X, dtype=self.dtype), []
+        for i in range(1, L + 1):
+            h, cache = conv_relu_pool_forward(h, p[f'W{i}'], p[f'b{i}'], self.conv_param, self.pool_param)
+            caches.append(cache)
+        h, cache_fc = affine_relu_forward(h, p[f'W{L + 1}'], p[f'b{L + 1}'])
+        scores, cache_out = affine_forward(h, p[f'W{L + 2}'], p[f'b{L + 2}'])
+        if y is None:
+            return scores
+        loss, dscores = softmax_loss(scores, y)
+        grads = {}
+        dh, grads[f'W{L + 2}'], grads[f'b{L + 2}'] = affine_backward(dscores, cache_out)
+        dh, grads[f'W{L + 1}'], grads[f'b{L + 1}'] = affine_relu_backward(dh, cache_fc)
+        for i in range(L, 0, -1):
+            dh, grads[f'W{i}'], grads[f'b{i}'] = conv_relu_pool_backward(dh, caches[i - 1])
+        for k in p:
+            if k[0] == 'W':
+                loss += 0.5 * self.reg * float(np.sum(p[k] * p[k]))
+                grads[k] += self.reg * p[k]
+        return loss, grads

@@ -15,7 +15,7 @@ which is exactly the backward pass of the gather.
 cimport cython
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.string cimport memset
+from libc.string cimport memset, memcpy
 import numpy as np
 
 
@@ -43,57 +43,82 @@ cdef inline Py_ssize_t _end_valid(Py_ssize_t offset, Py_ssize_t stride, Py_ssize
     return last if last < n_out else n_out
 
 
-cdef void _im2col_image(const floating[:, :, ::1] img, floating[:, ::1] out,
-                        Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
-                        Py_ssize_t Ho, Py_ssize_t Wo) noexcept nogil:
+cdef void _im2col_rows(const floating[:, :, ::1] img, floating *out, Py_ssize_t ldo,
+                       Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
+                       Py_ssize_t Wo, Py_ssize_t oh0, Py_ssize_t oh1) noexcept nogil:
+    # Columns of output rows oh0 <= oh < oh1 of one image: row (c*kh + i)*kw + j of `out` (leading dimension ldo)
+    # holds xpad[c, oh*stride + i, ow*stride + j] at column (oh - oh0)*Wo + ow.
     cdef Py_ssize_t C = img.shape[0], H = img.shape[1], W = img.shape[2]
-    cdef Py_ssize_t c, i, j, row, oh, ow, ih, ow0, ow1, base, iw0
+    cdef Py_ssize_t c, i, j, oh, ow, ih, ow0, ow1, iw0
+    cdef floating *dst
+    cdef const floating *src
     for c in range(C):
         for i in range(kh):
             for j in range(kw):
-                row = (c * kh + i) * kw + j
                 ow0 = _first_valid(j - pad, stride)
                 ow1 = _end_valid(j - pad, stride, W, Wo)
                 if ow1 < ow0:
                     ow1 = ow0
-                for oh in range(Ho):
-                    base = oh * Wo
+                iw0 = ow0 * stride - pad + j
+                for oh in range(oh0, oh1):
+                    dst = out + ((c * kh + i) * kw + j) * ldo + (oh - oh0) * Wo
                     ih = oh * stride - pad + i
                     if ih < 0 or ih >= H:
-                        memset(&out[row, base], 0, Wo * sizeof(floating))
+                        memset(dst, 0, Wo * sizeof(floating))
                         continue
-                    for ow in range(ow0):
-                        out[row, base + ow] = 0
-                    iw0 = ow0 * stride - pad + j
+                    if ow0 > 0:
+                        memset(dst, 0, ow0 * sizeof(floating))
+                    src = &img[c, ih, 0] + iw0
                     if stride == 1:
-                        for ow in range(ow0, ow1):
-                            out[row, base + ow] = img[c, ih, iw0 + ow - ow0]
+                        memcpy(dst + ow0, src, (ow1 - ow0) * sizeof(floating))
                     else:
-                        for ow in range(ow0, ow1):
-                            out[row, base + ow] = img[c, ih, iw0 + (ow - ow0) * stride]
-                    for ow in range(ow1, Wo):
-                        out[row, base + ow] = 0
+                        for ow in range(ow1 - ow0):
+                            dst[ow0 + ow] = src[ow * stride]
+                    if ow1 < Wo:
+                        memset(dst + ow1, 0, (Wo - ow1) * sizeof(floating))
 
 
-cdef void _col2im_image(const floating[:, ::1] cols, floating[:, :, ::1] img,
-                        Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
-                        Py_ssize_t Ho, Py_ssize_t Wo) noexcept nogil:
+cdef void _col2im_rows(const floating *cols, Py_ssize_t ldc, floating[:, :, ::1] img,
+                       Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
+                       Py_ssize_t Wo, Py_ssize_t oh0, Py_ssize_t oh1) noexcept nogil:
+    # Adjoint of _im2col_rows: add the columns of output rows oh0 <= oh < oh1 back into the image.
     cdef Py_ssize_t C = img.shape[0], H = img.shape[1], W = img.shape[2]
-    cdef Py_ssize_t c, i, j, row, oh, ow, ih, ow0, ow1, base, iw0
+    cdef Py_ssize_t c, i, j, oh, ow, ih, ow0, ow1, iw0, n
+    cdef floating *dst
+    cdef const floating *src
     for c in range(C):
         for i in range(kh):
             for j in range(kw):
-                row = (c * kh + i) * kw + j
                 ow0 = _first_valid(j - pad, stride)
                 ow1 = _end_valid(j - pad, stride, W, Wo)
-                for oh in range(Ho):
+                if ow1 <= ow0:
+                    continue
+                iw0 = ow0 * stride - pad + j
+                n = ow1 - ow0
+                for oh in range(oh0, oh1):
                     ih = oh * stride - pad + i
                     if ih < 0 or ih >= H:
                         continue
-                    base = oh * Wo
-                    iw0 = ow0 * stride - pad + j
-                    for ow in range(ow0, ow1):
-                        img[c, ih, iw0 + (ow - ow0) * stride] += cols[row, base + ow]
+                    src = cols + ((c * kh + i) * kw + j) * ldc + (oh - oh0) * Wo + ow0
+                    dst = &img[c, ih, 0] + iw0
+                    if stride == 1:
+                        for ow in range(n):
+                            dst[ow] += src[ow]
+                    else:
+                        for ow in range(n):
+                            dst[ow * stride] += src[ow]
+
+
+cdef inline void _im2col_image(const floating[:, :, ::1] img, floating[:, ::1] out,
+                               Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
+                               Py_ssize_t Ho, Py_ssize_t Wo) noexcept nogil:
+    _im2col_rows(img, &out[0, 0], out.shape[1], kh, kw, pad, stride, Wo, 0, Ho)
+
+
+cdef inline void _col2im_image(const floating[:, ::1] cols, floating[:, :, ::1] img,
+                               Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
+                               Py_ssize_t Ho, Py_ssize_t Wo) noexcept nogil:
+    _col2im_rows(&cols[0, 0], cols.shape[1], img, kh, kw, pad, stride, Wo, 0, Ho)
 
 
 def im2col(const floating[:, :, :, ::1] x, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad=0, Py_ssize_t stride=1):
@@ -190,67 +215,103 @@ cdef inline void _gemm(bint ta, bint tb, int M, int N, int K, floating alpha, fl
         _dgemm_f(&cb, &ca, &N, &M, &K, &alpha, B, &ldb, A, &lda, &beta, C, &ldc)
 
 
+cdef Py_ssize_t _band_bytes = 256 * 1024
+
+
+def set_band_bytes(Py_ssize_t nbytes):
+    """Tuning knob: the size of the per-thread column buffer (bytes) that the fused conv kernels aim for."""
+    global _band_bytes
+    _band_bytes = nbytes
+
+
+cdef Py_ssize_t _band_rows(Py_ssize_t K, Py_ssize_t Wo, Py_ssize_t Ho, Py_ssize_t itemsize) noexcept:
+    # output rows per band, so that the band's columns (K, rows*Wo) fit the buffer budget (at least one row)
+    cdef Py_ssize_t rows = _band_bytes // (K * Wo * itemsize)
+    if rows < 1:
+        rows = 1
+    if rows >= Ho:
+        return Ho
+    return rows
+
+
 def conv_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w, const floating[::1] b,
                  Py_ssize_t pad, Py_ssize_t stride):
-    """Convolution forward: for each image, im2col into a small buffer and one GEMM writing NCHW output.
+    """Convolution forward: im2col of a band of output rows into a small buffer, then one GEMM writing NCHW output.
 
     x (N, C, H, W), w (F, C, KH, KW), b (F,), all C-contiguous and of one dtype. Returns out (N, F, Ho, Wo).
-    The buffer holds one image's columns (C*KH*KW, Ho*Wo), so it stays in cache between the copy and the product.
+    The buffer holds the columns of a few output rows of one image (C*KH*KW, rows*Wo), small enough to stay in the
+    core's cache between the copy and the product.
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t F = w.shape[0], KH = w.shape[2], KW = w.shape[3]
     cdef Py_ssize_t Ho = _out_size(H, KH, pad, stride, "kh")
     cdef Py_ssize_t Wo = _out_size(W, KW, pad, stride, "kw")
-    cdef Py_ssize_t K = C * KH * KW, P = Ho * Wo, n, f, p, t
+    cdef Py_ssize_t K = C * KH * KW, P = Ho * Wo, n, f, p, t, oh0, oh1
+    cdef Py_ssize_t R = _band_rows(K, Wo, Ho, sizeof(floating))
     cdef int nt = openmp_threads() if N > 1 else 1
     dtype = np.float32 if floating is float else np.float64
     out = np.empty((N, F, Ho, Wo), dtype=dtype)
-    bufs = np.empty((nt, K, P), dtype=dtype)
+    bufs = np.empty((nt, K, R * Wo), dtype=dtype)
     cdef floating[:, :, ::1] ov = out.reshape(N, F, P)
     cdef floating[:, :, ::1] bv = bufs
     cdef floating one = 1
     for n in prange(N, nogil=True, schedule="static", num_threads=nt):
         t = threadid()
-        _im2col_image(x[n], bv[t], KH, KW, pad, stride, Ho, Wo)
         for f in range(F):
             for p in range(P):
                 ov[n, f, p] = b[f]
-        # out[n] (F, P) = w (F, K) @ cols (K, P) + out[n]
-        _gemm(False, False, <int>F, <int>P, <int>K, one, <floating *>&w[0, 0, 0, 0], <int>K,
-              &bv[t, 0, 0], <int>P, one, &ov[n, 0, 0], <int>P)
+        oh0 = 0
+        while oh0 < Ho:
+            oh1 = oh0 + R
+            if oh1 > Ho:
+                oh1 = Ho
+            _im2col_rows(x[n], &bv[t, 0, 0], R * Wo, KH, KW, pad, stride, Wo, oh0, oh1)
+            # out[n][:, band] (F, rows*Wo) += w (F, K) @ cols (K, rows*Wo)
+            _gemm(False, False, <int>F, <int>((oh1 - oh0) * Wo), <int>K, one, <floating *>&w[0, 0, 0, 0], <int>K,
+                  &bv[t, 0, 0], <int>(R * Wo), one, &ov[n, 0, oh0 * Wo], <int>P)
+            oh0 = oh1
     return out
 
 
 def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1] x,
                   const floating[:, :, :, ::1] w, Py_ssize_t pad, Py_ssize_t stride):
-    """Convolution backward, one image at a time: rebuild the image's columns, accumulate dw += dout_n @ cols^T,
-    then dcols = w^T @ dout_n and scatter them back with col2im. Returns dx, dw, db in the dtype of the inputs."""
+    """Convolution backward, one band of output rows of one image at a time: rebuild the band's columns,
+    accumulate dw += dout_band @ cols^T, then dcols = w^T @ dout_band, scattered back into dx with col2im.
+    Returns dx, dw, db in the dtype of the inputs."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t F = w.shape[0], KH = w.shape[2], KW = w.shape[3]
     cdef Py_ssize_t Ho = _out_size(H, KH, pad, stride, "kh")
     cdef Py_ssize_t Wo = _out_size(W, KW, pad, stride, "kw")
-    cdef Py_ssize_t K = C * KH * KW, P = Ho * Wo, n, t, f, p
+    cdef Py_ssize_t K = C * KH * KW, P = Ho * Wo, n, t, oh0, oh1, cnt
+    cdef Py_ssize_t R = _band_rows(K, Wo, Ho, sizeof(floating))
     if dout.shape[0] != N or dout.shape[1] != F or dout.shape[2] != Ho or dout.shape[3] != Wo:
         raise ValueError(f"dout has shape {tuple(dout.shape)[:4]}, expected {(N, F, Ho, Wo)}")
     cdef int nt = openmp_threads() if N > 1 else 1
     dtype = np.float32 if floating is float else np.float64
     dx = np.zeros((N, C, H, W), dtype=dtype)
     dws = np.zeros((nt, F, K), dtype=dtype)
-    bufs = np.empty((nt, K, P), dtype=dtype)
+    bufs = np.empty((nt, K, R * Wo), dtype=dtype)
     cdef floating[:, :, :, ::1] dxv = dx
     cdef floating[:, :, ::1] dwv = dws
     cdef floating[:, :, ::1] bv = bufs
     cdef floating one = 1, zero = 0
     for n in prange(N, nogil=True, schedule="static", num_threads=nt):
         t = threadid()
-        _im2col_image(x[n], bv[t], KH, KW, pad, stride, Ho, Wo)
-        # dw (F, K) += dout_n (F, P) @ cols^T (P, K)
-        _gemm(False, True, <int>F, <int>K, <int>P, one, <floating *>&dout[n, 0, 0, 0], <int>P,
-              &bv[t, 0, 0], <int>P, one, &dwv[t, 0, 0], <int>K)
-        # dcols (K, P) = w^T (K, F) @ dout_n (F, P), written over the columns
-        _gemm(True, False, <int>K, <int>P, <int>F, one, <floating *>&w[0, 0, 0, 0], <int>K,
-              <floating *>&dout[n, 0, 0, 0], <int>P, zero, &bv[t, 0, 0], <int>P)
-        _col2im_image(bv[t], dxv[n], KH, KW, pad, stride, Ho, Wo)
+        oh0 = 0
+        while oh0 < Ho:
+            oh1 = oh0 + R
+            if oh1 > Ho:
+                oh1 = Ho
+            cnt = (oh1 - oh0) * Wo
+            _im2col_rows(x[n], &bv[t, 0, 0], R * Wo, KH, KW, pad, stride, Wo, oh0, oh1)
+            # dw (F, K) += dout_band (F, cnt) @ cols^T (cnt, K)
+            _gemm(False, True, <int>F, <int>K, <int>cnt, one, <floating *>&dout[n, 0, 0, 0] + oh0 * Wo, <int>P,
+                  &bv[t, 0, 0], <int>(R * Wo), one, &dwv[t, 0, 0], <int>K)
+            # dcols (K, cnt) = w^T (K, F) @ dout_band (F, cnt), written over the columns
+            _gemm(True, False, <int>K, <int>cnt, <int>F, one, <floating *>&w[0, 0, 0, 0], <int>K,
+                  <floating *>&dout[n, 0, 0, 0] + oh0 * Wo, <int>P, zero, &bv[t, 0, 0], <int>(R * Wo))
+            _col2im_rows(&bv[t, 0, 0], R * Wo, dxv[n], KH, KW, pad, stride, Wo, oh0, oh1)
+            oh0 = oh1
     dw = dws[0] if nt == 1 else dws.sum(axis=0)
     return dx, dw.reshape(F, C, KH, KW), np.asarray(dout).sum(axis=(0, 2, 3))
 
