@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['CIFAR10_CLASSES', 'CIFAR10_URL', 'CIFAR10_MD5', 'CIFAR10_FILES', 'data_dir', 'safe_extract', 'load_image_folder',
            'cifar10_jpeg_copy', 'UnsafePickleError', 'load_CIFAR_batch', 'load_CIFAR10', 'load_CIFAR10_class_names',
-           'get_CIFAR10_data']
+           'download_file', 'download_CIFAR10', 'get_CIFAR10_data', 'get_digits_data']
 
-# %% ../nbs/90_data.ipynb #cc20ebb7
+# %% ../nbs/90_data.ipynb #1b8dbdea
 import hashlib
 import os
 import pickle
@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-# %% ../nbs/90_data.ipynb #a7d11849
+# %% ../nbs/90_data.ipynb #c787fd48
 def data_dir() -> Path: # the folder for downloads and caches (not created here)
     "The dl_nb data folder: `$DL_NB_DATA` if set, else the per-user cache folder plus `dl_nb`."
     env = os.environ.get('DL_NB_DATA')
@@ -37,7 +37,7 @@ def data_dir() -> Path: # the folder for downloads and caches (not created here)
         base = Path(xdg) if os.path.isabs(xdg) else Path.home() / '.cache'  # the XDG spec ignores relative paths
     return base / 'dl_nb'
 
-# %% ../nbs/90_data.ipynb #262f5098
+# %% ../nbs/90_data.ipynb #08c93be8
 def _check_tar_member(m: tarfile.TarInfo, archive) -> None:
     "Refuse any member that is not a plain file or folder with a relative name free of '..'."
     name = m.name
@@ -67,8 +67,13 @@ def safe_extract(
         raise ValueError(f"{archive} is not a readable tar archive (truncated or corrupt?): {e}") from e
     return sorted({PurePosixPath(m.name).parts[0] for m in members if PurePosixPath(m.name).parts})
 
-# %% ../nbs/90_data.ipynb #bd2d9c4c
+# %% ../nbs/90_data.ipynb #c47403e7
 _MARKER = '.dl_nb_extracted'
+
+def _usual_mode(path, mode: int) -> None:
+    "Give a file made by tempfile (private, 0600/0700) the permissions a plain open/mkdir would have given it."
+    umask = os.umask(0); os.umask(umask)
+    os.chmod(path, mode & ~umask)
 
 def _archive_stamp(archive) -> str:
     st = Path(archive).stat()
@@ -88,6 +93,7 @@ def _extract_into(
         src = tmp / strip if strip else tmp
         if not src.is_dir(): raise ValueError(f"{archive} does not contain the folder {strip}/")
         (src / _MARKER).write_text(_archive_stamp(archive))
+        _usual_mode(src, 0o777)
         if final.exists(): shutil.rmtree(final)  # stale or from another archive
         try: os.replace(src, final)
         except OSError:
@@ -96,7 +102,7 @@ def _extract_into(
         shutil.rmtree(tmp, ignore_errors=True)
     return final
 
-# %% ../nbs/90_data.ipynb #a6fb8472
+# %% ../nbs/90_data.ipynb #ab16658d
 _IMAGE_EXTS = {'.jpg', '.jpeg', '.png'}
 _CACHE_VERSION = 1
 
@@ -163,13 +169,14 @@ def _write_atomic(path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f: write(f)
+        _usual_mode(tmp, 0o666)
         os.replace(tmp, path)
     except BaseException:
         try: os.unlink(tmp)
         except OSError: pass
         raise
 
-# %% ../nbs/90_data.ipynb #e8e49cc6
+# %% ../nbs/90_data.ipynb #f2844377
 def load_image_folder(
     root,           # folder with one sub-folder of .jpg/.jpeg/.png images per class
     cache=True,     # True: cache decoded arrays in data_dir()/'cache'; a folder: cache there; False: no cache
@@ -197,7 +204,7 @@ def load_image_folder(
         except OSError as e: warnings.warn(f"could not write the image cache {path}: {e}")
     return X, y, list(classes)
 
-# %% ../nbs/90_data.ipynb #973a5842
+# %% ../nbs/90_data.ipynb #8acd872f
 def _find_upwards(rel: str, starts) -> Path:
     "The first `d / rel` that is a file, for d in each start folder and its parents; None if there is none."
     seen = set()
@@ -228,13 +235,13 @@ def cifar10_jpeg_copy() -> Optional[Path]: # folder with train/<class>/*.jpg and
             raise ValueError(f"{archive} should hold train/<class>/ and test/<class>/ at its top level")
     return final
 
-# %% ../nbs/90_data.ipynb #a61f559c
+# %% ../nbs/90_data.ipynb #8c81dda2
 CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
 CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz'
 CIFAR10_MD5 = 'c58f30108f718f92721af3b95e74349a'
 CIFAR10_FILES = [f'data_batch_{i}' for i in range(1, 6)] + ['test_batch', 'batches.meta']
 
-# %% ../nbs/90_data.ipynb #da655db2
+# %% ../nbs/90_data.ipynb #912f8ab3
 class UnsafePickleError(pickle.UnpicklingError, ValueError):
     "A pickle asked for something the restricted CIFAR-10 unpickler does not admit."
 
@@ -273,7 +280,7 @@ def _unpickle(path) -> object:
         if f.read(1): raise ValueError(f"{path} is corrupt: unexpected data after the end of the pickle")
     return obj
 
-# %% ../nbs/90_data.ipynb #6f959415
+# %% ../nbs/90_data.ipynb #87877b0d
 def load_CIFAR_batch(
     filename, # one batch of the official python version, e.g. cifar-10-batches-py/data_batch_1
 ) -> tuple: # X uint8 (N, 32, 32, 3) and y int64 (N,)
@@ -297,7 +304,7 @@ def load_CIFAR_batch(
     X = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()  # channel-major rows -> (N, 32, 32, 3)
     return X, y.astype(np.int64)
 
-# %% ../nbs/90_data.ipynb #6adfcc44
+# %% ../nbs/90_data.ipynb #4044e00a
 def _missing_cifar_message(root: Path, missing) -> str:
     return (f"CIFAR-10 (python version) not found in {root}: missing {', '.join(missing)}. Expected the folder "
             f"cifar-10-batches-py with {', '.join(CIFAR10_FILES)}. Get it with dl_nb.data.download_CIFAR10() "
@@ -314,7 +321,7 @@ def load_CIFAR10(
     Xte, yte = load_CIFAR_batch(root / 'test_batch')
     return np.concatenate(xs), np.concatenate(ys), Xte, yte
 
-# %% ../nbs/90_data.ipynb #ee431ba1
+# %% ../nbs/90_data.ipynb #02edb83b
 def load_CIFAR10_class_names(
     root, # the cifar-10-batches-py folder
 ) -> list: # the 10 class names, in label order
@@ -327,7 +334,69 @@ def load_CIFAR10_class_names(
         raise ValueError(f"{path}: expected b'label_names' to be a list of 10 names, got {names!r:.200}")
     return [n.decode('ascii', 'replace') if isinstance(n, bytes) else n for n in names]
 
-# %% ../nbs/90_data.ipynb #992c5f6f
+# %% ../nbs/90_data.ipynb #f04ac953
+def _fetch(url, f, md5, progress, chunk_size=1 << 20, timeout=60) -> None:
+    "Stream `url` into the open file `f`, checking its length and md5."
+    from tqdm import tqdm
+    digest = hashlib.md5()
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        size = r.headers.get('Content-Length')
+        total = int(size) if size and size.isdigit() else None
+        with tqdm(total=total, unit='B', unit_scale=True, unit_divisor=1024, desc=url.rsplit('/', 1)[-1],
+                  disable=not progress, leave=False) as bar:
+            while True:
+                chunk = r.read(chunk_size)
+                if not chunk: break
+                f.write(chunk); digest.update(chunk); bar.update(len(chunk))
+    n = f.tell()
+    if total is not None and n != total:
+        raise OSError(f"download of {url} stopped after {n:,} of {total:,} bytes")
+    if md5 is not None and digest.hexdigest() != md5.lower():
+        raise ValueError(f"checksum mismatch for {url}: got md5 {digest.hexdigest()}, expected {md5}; "
+                         f"the download was deleted. Try again, or check the URL.")
+
+def download_file(
+    url: str,           # http(s):// or file:// URL
+    dest,               # file to create; its folder is created if needed
+    md5: str=None,      # expected md5 hex digest (None: do not check)
+    progress: bool=True, # show a tqdm progress bar
+) -> Path: # dest, complete and verified
+    "Download `url` to `dest` via a temporary file in the same folder, verify its md5, and rename it into place."
+    dest = Path(dest).expanduser()
+    _write_atomic(dest, lambda f: _fetch(url, f, md5, progress))
+    return dest
+
+# %% ../nbs/90_data.ipynb #cc026c88
+def _md5_file(path, chunk_size=1 << 20) -> str:
+    digest = hashlib.md5()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(chunk_size), b''): digest.update(chunk)
+    return digest.hexdigest()
+
+def download_CIFAR10(
+    root=None,               # folder to put cifar-10-batches-py in (None: data_dir())
+    url: str=CIFAR10_URL,    # where to fetch cifar-10-python.tar.gz (overridable, e.g. a mirror or a file:// URL)
+    md5: str=CIFAR10_MD5,    # expected md5 of the archive (None: do not check)
+    force: bool=False,       # download and extract again even if the files are there
+    progress: bool=True,     # show a progress bar
+    keep_archive: bool=False, # keep the verified .tar.gz next to the extracted folder
+) -> Path: # the cifar-10-batches-py folder
+    "Download, verify and safely extract the official CIFAR-10 python version; returns root/cifar-10-batches-py."
+    root = data_dir() if root is None else Path(root).expanduser()
+    target = root / 'cifar-10-batches-py'
+    if not force and all((target / f).is_file() for f in CIFAR10_FILES): return target
+    archive = root / 'cifar-10-python.tar.gz'
+    if force or not (archive.is_file() and md5 is not None and _md5_file(archive) == md5.lower()):
+        download_file(url, archive, md5=md5, progress=progress)
+    try:
+        _extract_into(archive, target, strip='cifar-10-batches-py')
+    finally:
+        if not keep_archive: archive.unlink()
+    missing = [f for f in CIFAR10_FILES if not (target / f).is_file()]
+    if missing: raise ValueError(f"the archive from {url} lacks {', '.join(missing)} in cifar-10-batches-py/")
+    return target
+
+# %% ../nbs/90_data.ipynb #ed210b58
 def _cifar_source(source):
     "('official', folder) or ('images', folder) for get_CIFAR10_data."
     if source is None:
@@ -349,7 +418,25 @@ def _count(name, n, low=0) -> int:
         raise ValueError(f"{name} must be an integer >= {low}, got {n!r}")
     return int(n)
 
-# %% ../nbs/90_data.ipynb #15d60943
+def _float_dtype(dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating): raise ValueError(f"dtype must be a float dtype, got {dtype}")
+    return dtype
+
+def _data_dict(splits: dict, dtype, subtract_mean: bool, class_names) -> dict:
+    "The course's dictionary from {'train': (X, y), 'val': ..., 'test': ...} with X of shape (N, C, H, W), any dtype."
+    data = {}
+    for name, (X, y) in splits.items():
+        data[f'X_{name}'] = np.ascontiguousarray(X, dtype=dtype)  # the only copy in the requested dtype
+        data[f'y_{name}'] = y
+    mean = data['X_train'].mean(axis=0, dtype=np.float64).astype(dtype)  # float64 accumulation, exact for pixel sums
+    data['mean_image'] = mean if subtract_mean else np.zeros_like(mean)
+    if subtract_mean:
+        for name in splits: data[f'X_{name}'] -= mean
+    data['class_names'] = np.array([str(c) for c in class_names])
+    return data
+
+# %% ../nbs/90_data.ipynb #58837dae
 def get_CIFAR10_data(
     num_training: int=49000,  # training images
     num_validation: int=1000, # validation images (taken from the official training set)
@@ -363,8 +450,7 @@ def get_CIFAR10_data(
     "CIFAR-10 split into train/validation/test, channels first, mean-subtracted: the course's data dictionary."
     num_training = _count('num_training', num_training, low=1)
     num_validation, num_test = _count('num_validation', num_validation), _count('num_test', num_test)
-    dtype = np.dtype(dtype)
-    if not np.issubdtype(dtype, np.floating): raise ValueError(f"dtype must be a float dtype, got {dtype}")
+    dtype = _float_dtype(dtype)
     kind, folder = _cifar_source(source)
     if kind == 'official':
         Xtr, ytr, Xte, yte = load_CIFAR10(folder)
@@ -382,16 +468,42 @@ def get_CIFAR10_data(
                          f"{num_training + num_validation} images, but {folder} has only {len(ytr)} training images")
     if num_test > len(yte):
         raise ValueError(f"asked for num_test={num_test} images, but {folder} has only {len(yte)} test images")
-    splits = {'train': order_tr[:num_training], 'val': order_tr[num_training:num_training + num_validation],
-              'test': order_te[:num_test]}
-    data = {}
-    for name, idx in splits.items():
-        X, y = (Xte, yte) if name == 'test' else (Xtr, ytr)
-        data[f'X_{name}'] = np.ascontiguousarray(X[idx].transpose(0, 3, 1, 2), dtype=dtype)
-        data[f'y_{name}'] = y[idx]
-    mean = data['X_train'].mean(axis=0, dtype=np.float64).astype(dtype) if subtract_mean else None
-    data['mean_image'] = mean if subtract_mean else np.zeros(data['X_train'].shape[1:], dtype)
-    if subtract_mean:
-        for name in splits: data[f'X_{name}'] -= mean
-    data['class_names'] = np.array(classes)
-    return data
+    idx = {'train': order_tr[:num_training], 'val': order_tr[num_training:num_training + num_validation],
+           'test': order_te[:num_test]}
+    splits = {name: (X[i].transpose(0, 3, 1, 2), y[i])
+              for name, i in idx.items() for X, y in [(Xte, yte) if name == 'test' else (Xtr, ytr)]}
+    return _data_dict(splits, dtype, subtract_mean, classes)
+
+# %% ../nbs/90_data.ipynb #798153e6
+def _stratified_order(y: np.ndarray, rng) -> np.ndarray:
+    "A permutation of range(len(y)) in which every prefix and every slice holds each class in proportion (to within one)."
+    perm = rng.permutation(len(y))
+    rank = np.empty(len(y))
+    for c in np.unique(y):
+        where = np.flatnonzero(y[perm] == c)
+        rank[where] = (np.arange(len(where)) + 0.5) / len(where)
+    return perm[np.argsort(rank, kind='stable')]
+
+def get_digits_data(
+    num_training: int=None,   # training images (None: all that remain after validation and test)
+    num_validation: int=300,  # validation images
+    num_test: int=300,        # test images
+    subtract_mean: bool=True, # subtract the mean training image from every split
+    dtype=np.float64,         # float dtype of the image arrays
+    seed: int=0,              # seed of the stratified shuffle
+) -> dict: # X_train (N, 1, 8, 8), y_train, X_val, y_val, X_test, y_test, mean_image (1, 8, 8), class_names
+    "scikit-learn's bundled 8x8 digits (1,797 images, no download) as a stratified split in the get_CIFAR10_data format."
+    from sklearn.datasets import load_digits
+    num_validation, num_test = _count('num_validation', num_validation), _count('num_test', num_test)
+    dtype = _float_dtype(dtype)
+    digits = load_digits()
+    X, y = digits.images * (255 / 16), digits.target.astype(np.int64)
+    rest = len(y) - num_validation - num_test
+    num_training = rest if num_training is None else _count('num_training', num_training, low=1)
+    if rest < 1 or num_training > rest:
+        raise ValueError(f"the digits dataset has {len(y)} images; num_training={num_training}, "
+                         f"num_validation={num_validation} and num_test={num_test} do not fit")
+    order = _stratified_order(y, np.random.default_rng(seed))
+    idx = {'train': order[num_test + num_validation:][:num_training],
+           'val': order[num_test:num_test + num_validation], 'test': order[:num_test]}
+    return _data_dict({name: (X[i, None], y[i]) for name, i in idx.items()}, dtype, subtract_mean, range(10))
