@@ -16,6 +16,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -345,7 +346,9 @@ def _fetch(url, f, md5, progress, chunk_size=1 << 20, timeout=60) -> None:
     "Stream `url` into the open file `f`, checking its length and md5."
     from tqdm import tqdm
     digest = hashlib.md5()
-    with urllib.request.urlopen(url, timeout=timeout) as r:
+    try: r = urllib.request.urlopen(url, timeout=timeout)
+    except urllib.error.URLError as e: raise OSError(f"could not download {url}: {getattr(e, 'reason', e)}") from e
+    with r:
         size = r.headers.get('Content-Length')
         total = int(size) if size and size.isdigit() else None
         with tqdm(total=total, unit='B', unit_scale=True, unit_divisor=1024, desc=url.rsplit('/', 1)[-1],
