@@ -45,11 +45,11 @@ def sidebar_pages():
     return out
 
 
-def process_notebooks():
+def process_notebooks(force=False):
     "Run nbdev's processors into _proc/ (the same input Quarto would render)."
     os.chdir(ROOT)
     from nbdev.serve import proc_nbs
-    proc_nbs(path=str(ROOT / "nbs"), n_workers=0)
+    proc_nbs(path=str(ROOT / "nbs"), n_workers=0, force=force)
     return ROOT / "_proc"
 
 
@@ -155,8 +155,15 @@ def main():
     ap.add_argument("--no-png", action="store_true", help="skip the Chromium page images")
     ap.add_argument("--dpi", type=int, default=70, help="resolution of the page images")
     ap.add_argument("--budget", type=int, default=20000, help="Chromium virtual time budget in ms (lets MathJax finish)")
+    ap.add_argument("--check", action="store_true",
+                    help="only run nbdev's docs processing over every notebook (what nbdev_docs does before Quarto) and exit")
     a = ap.parse_args()
 
+    if a.check:
+        print("processing notebooks with nbdev (docs build check) ...")
+        process_notebooks(force=True)
+        print("docs processing ok")
+        return
     out = (ROOT / a.out)
     out.mkdir(exist_ok=True)
     mj = next((d for d in MATHJAX_DIRS if (d / "MathJax.js").exists()), None)
