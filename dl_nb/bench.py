@@ -24,7 +24,7 @@ CONV_CASES = [  # the layers of issue 9: CIFAR-sized convolutions, batch 64 unle
     dict(name='128->128 3x3 @8x8', x=(64, 128, 8, 8), w=(128, 128, 3, 3), stride=1, pad=1),
     dict(name='3->32 7x7 pad 3 (N=50)', x=(50, 3, 32, 32), w=(32, 3, 7, 7), stride=1, pad=3),
 ]
-POOL_CASES = [dict(name='max pool 2x2 (64,64,32,32)', x=(64, 64, 32, 32), pool=2, stride=2)]
+POOL_CASES = [dict(name='pool 2x2 (64,64,32,32)', x=(64, 64, 32, 32), pool=2, stride=2)]
 
 # %% ../nbs/09_performance.ipynb #db4be74a
 CLOCKS = {'wall': time.perf_counter, 'cpu': time.process_time}
@@ -213,7 +213,7 @@ def bench_train_step(
     y = rng.integers(10, size=batch)
     np.random.seed(seed)
     model = ThreeLayerConvNet(weight_scale=1e-2, dtype=dtype)
-    res = dict(layer=f'ThreeLayerConvNet step (N={batch})', dtype=np.dtype(dtype).name, flops=0.0, batch=batch)
+    res = dict(layer=f'ThreeLayerConvNet N={batch}', dtype=np.dtype(dtype).name, flops=0.0, batch=batch)
     res['ours_step'] = measure(lambda: model.loss(X, y), repeat, clock)
     torch = _torch(threads)
     if torch is not None:
@@ -267,24 +267,26 @@ def summarize(
 # %% ../nbs/09_performance.ipynb #1c4f951f
 def format_table(
     rows: list, # summaries from `summarize`
-) -> str: # a plain-text table
+) -> str: # a plain-text table, 85 characters wide, with a legend
     "Format benchmark summaries as a table (ratios: > 1 means ours is faster)."
-    def f(v, fmt):
-        return format(v, fmt) if v is not None else '-'
-    head = (f"{'layer':28s} {'dtype':7s} {'fwd ms':>8s} {'bwd ms':>8s} {'fwd GF/s':>8s} {'bwd GF/s':>8s} "
-            f"{'fwd/torch':>9s} {'bwd/torch':>9s} {'fwd/course':>10s} {'bwd/course':>10s} {'naive x':>8s}")
-    lines = [head, '-' * len(head)]
+    def f(v, fmt, width):
+        return format(v, fmt) if v is not None else '-'.rjust(width)
+    lines = [f"{'layer':22s} {'dt':3s} {'fwd ms':>7s} {'bwd ms':>7s} {'fwdGF':>5s} {'bwdGF':>5s} "
+             f"{'f/T':>5s} {'b/T':>5s} {'f/C':>5s} {'b/C':>5s} {'naive':>6s}"]
+    lines.append('-' * len(lines[0]))
     for r in rows:
+        dt = {'float32': 'f32', 'float64': 'f64'}.get(r['dtype'], r['dtype'])
         if 'step_ms' in r:
-            lines.append(f"{r['layer']:28s} {r['dtype']:7s} {r['step_ms']:8.2f} {'':>8s} {'':>8s} {'':>8s} "
-                         f"{f(r.get('step_vs_torch'), '9.2f'):>9s}   ({r['images_per_s']:.0f} images/s)")
+            lines.append(f"{r['layer']:22s} {dt:3s} {r['step_ms']:7.2f} {'step':>7s} {'':5s} {'':5s} "
+                         f"{f(r.get('step_vs_torch'), '5.2f', 5)}  ({r['images_per_s']:.0f} images/s)")
             continue
-        naive = r.get('fwd_vs_naive')
-        lines.append(f"{r['layer']:28s} {r['dtype']:7s} {r['fwd_ms']:8.2f} {r['bwd_ms']:8.2f} "
-                     f"{f(r.get('fwd_gflops'), '8.1f'):>8s} {f(r.get('bwd_gflops'), '8.1f'):>8s} "
-                     f"{f(r.get('fwd_vs_torch'), '9.2f'):>9s} {f(r.get('bwd_vs_torch'), '9.2f'):>9s} "
-                     f"{f(r.get('fwd_vs_course'), '10.2f'):>10s} {f(r.get('bwd_vs_course'), '10.2f'):>10s} "
-                     f"{f(naive, '8.0f'):>8s}")
+        lines.append(f"{r['layer']:22s} {dt:3s} {r['fwd_ms']:7.2f} {r['bwd_ms']:7.2f} "
+                     f"{f(r.get('fwd_gflops'), '5.0f', 5)} {f(r.get('bwd_gflops'), '5.0f', 5)} "
+                     f"{f(r.get('fwd_vs_torch'), '5.2f', 5)} {f(r.get('bwd_vs_torch'), '5.2f', 5)} "
+                     f"{f(r.get('fwd_vs_course'), '5.2f', 5)} {f(r.get('bwd_vs_course'), '5.2f', 5)} "
+                     f"{f(r.get('fwd_vs_naive'), '6.0f', 6)}")
+    lines.append("GF: GFLOP/s. f/T, b/T: throughput relative to PyTorch, forward and backward; f/C, b/C: relative to the")
+    lines.append("classic im2col layers; naive: speed-up over the loops (forward). Above 1: ours is faster.")
     return '\n'.join(lines)
 
 # %% ../nbs/09_performance.ipynb #77584308
@@ -302,13 +304,13 @@ def run_benchmarks(
     for dt in dtypes:
         for case in CONV_CASES:
             results.append(bench_conv(case, np.dtype(dt).type, repeat, threads, naive, clock=clock))
-            if verbose: print(format_table([summarize(results[-1])]).splitlines()[-1], flush=True)
+            if verbose: print(format_table([summarize(results[-1])]).splitlines()[2], flush=True)
         for case in POOL_CASES:
             results.append(bench_pool(case, np.dtype(dt).type, repeat, threads, naive, clock=clock))
-            if verbose: print(format_table([summarize(results[-1])]).splitlines()[-1], flush=True)
+            if verbose: print(format_table([summarize(results[-1])]).splitlines()[2], flush=True)
     if train_step:
         results.append(bench_train_step(dtype=np.float32, repeat=repeat, threads=threads, clock=clock))
-        if verbose: print(format_table([summarize(results[-1])]).splitlines()[-1], flush=True)
+        if verbose: print(format_table([summarize(results[-1])]).splitlines()[2], flush=True)
     return results
 
 # %% ../nbs/09_performance.ipynb #c40dc7b1
@@ -344,11 +346,11 @@ def main(argv=None):
     peaks = {dt: machine_peaks(np.dtype(dt).type, clock=args.clock) for dt in dtypes}
     blas = ', '.join(sorted({f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')} kernels)"
                              for i in dl_nb.fast.blas_info()}))
-    print(f"dl_nb.bench: {args.threads} thread(s) (OpenMP threads in our kernels: {dl_nb.fast.openmp_threads()}), "
-          f"{args.clock} clock, medians of {args.repeat}; ratios are throughput (> 1: ours is faster)")
+    print(f"dl_nb.bench: {args.threads} thread(s) ({dl_nb.fast.openmp_threads()} in our OpenMP loops), "
+          f"{args.clock} clock, medians of {args.repeat}")
     print(f"BLAS: {blas}")
     for dt, pk in peaks.items():
-        print(f"machine: {dt} 1024^3 GEMM {pk['gemm']:.1f} GFLOP/s, copy bandwidth {pk['bandwidth']:.1f} GB/s")
+        print(f"machine: {dt} GEMM (1024^3) {pk['gemm']:.1f} GFLOP/s, copy {pk['bandwidth']:.1f} GB/s")
     if _torch(args.threads) is None:
         print("PyTorch is not installed: no torch columns (pip install 'dl_nb[bench]')")
     results = run_benchmarks(dtypes, args.repeat, args.threads, args.naive, not args.no_step, clock=args.clock)
