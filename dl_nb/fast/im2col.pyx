@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""im2col / col2im kernels for float32 and float64 (hand-written; nbdev does not touch this file).
+"""im2col / col2im, and the fused convolution and max-pooling kernels built on them, for float32 and float64
+(hand-written; nbdev does not touch this file; dl_nb.conv's *_fast layers call them through dl_nb.fast).
 
 Layout: for an input batch `x` of shape (N, C, H, W) and a KH x KW window, `im2col` returns
 `cols` of shape (N, C*KH*KW, Ho*Wo) with
