@@ -152,6 +152,67 @@ cdef extern from *:
     }
     DL_NB_WINOGRAD_1D(float, f)
     DL_NB_WINOGRAD_1D(double, d)
+
+    /* dst[j*ldd + i] = src[i*lds + j] (+ bias[j] unless bias is NULL), for i < rows, j < cols: the transposes between
+       NCHW and channels-innermost, in 4 x 4 (float) or 2 x 2 (double) blocks held in SSE registers where available.
+       The blocks are visited along the rows of dst when dst_rows is true (so that a far, large dst is written a few
+       rows at a time), along the rows of src otherwise (so that a far src is read a few rows at a time). */
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+    static inline void tblock_f(const float *src, ptrdiff_t lds, float *dst, ptrdiff_t ldd, const float *bias) {
+    #if defined(__SSE2__)
+        __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + lds);
+        __m128 r2 = _mm_loadu_ps(src + 2 * lds), r3 = _mm_loadu_ps(src + 3 * lds);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        if (bias) {
+            r0 = _mm_add_ps(r0, _mm_set1_ps(bias[0]));
+            r1 = _mm_add_ps(r1, _mm_set1_ps(bias[1]));
+            r2 = _mm_add_ps(r2, _mm_set1_ps(bias[2]));
+            r3 = _mm_add_ps(r3, _mm_set1_ps(bias[3]));
+        }
+        _mm_storeu_ps(dst, r0);
+        _mm_storeu_ps(dst + ldd, r1);
+        _mm_storeu_ps(dst + 2 * ldd, r2);
+        _mm_storeu_ps(dst + 3 * ldd, r3);
+    #else
+        for (int j = 0; j < 4; j++)
+            for (int i = 0; i < 4; i++) dst[j * ldd + i] = src[i * lds + j] + (bias ? bias[j] : 0.0f);
+    #endif
+    }
+    static inline void tblock_d(const double *src, ptrdiff_t lds, double *dst, ptrdiff_t ldd, const double *bias) {
+    #if defined(__SSE2__)
+        __m128d r0 = _mm_loadu_pd(src), r1 = _mm_loadu_pd(src + lds);
+        __m128d c0 = _mm_unpacklo_pd(r0, r1), c1 = _mm_unpackhi_pd(r0, r1);
+        if (bias) {
+            c0 = _mm_add_pd(c0, _mm_set1_pd(bias[0]));
+            c1 = _mm_add_pd(c1, _mm_set1_pd(bias[1]));
+        }
+        _mm_storeu_pd(dst, c0);
+        _mm_storeu_pd(dst + ldd, c1);
+    #else
+        for (int j = 0; j < 2; j++)
+            for (int i = 0; i < 2; i++) dst[j * ldd + i] = src[i * lds + j] + (bias ? bias[j] : 0.0);
+    #endif
+    }
+    #define DL_NB_TRANSPOSE(T, S, B)                                                                                  \
+    static void transpose_##S(const T *src, ptrdiff_t lds, T *dst, ptrdiff_t ldd, ptrdiff_t rows, ptrdiff_t cols,    \
+                              const T *bias, int dst_rows) {                                                          \
+        ptrdiff_t rb = rows - rows % B, cb = cols - cols % B, i, j;                                                   \
+        if (dst_rows) {                                                                                               \
+            for (j = 0; j < cb; j += B)                                                                               \
+                for (i = 0; i < rb; i += B) tblock_##S(src + i * lds + j, lds, dst + j * ldd + i, ldd, bias ? bias + j : 0); \
+        } else {                                                                                                      \
+            for (i = 0; i < rb; i += B)                                                                               \
+                for (j = 0; j < cb; j += B) tblock_##S(src + i * lds + j, lds, dst + j * ldd + i, ldd, bias ? bias + j : 0); \
+        }                                                                                                             \
+        for (i = rb; i < rows; i++)                     /* the edges */                                               \
+            for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j] + (bias ? bias[j] : (T)0);                 \
+        for (i = 0; i < rb; i++)                                                                                      \
+            for (j = cb; j < cols; j++) dst[j * ldd + i] = src[i * lds + j] + (bias ? bias[j] : (T)0);                \
+    }
+    DL_NB_TRANSPOSE(float, f, 4)
+    DL_NB_TRANSPOSE(double, d, 2)
     """
     void bt6_f(const float *d0, const float *d1, const float *d2, const float *d3, const float *d4, const float *d5,
                float *o, Py_ssize_t s, Py_ssize_t n) nogil
@@ -191,6 +252,10 @@ cdef extern from *:
                Py_ssize_t n) nogil
     void b4a_d(const double *v0, const double *v1, const double *v2, const double *v3, double *o, Py_ssize_t s,
                Py_ssize_t n) nogil
+    void transpose_f(const float *src, Py_ssize_t lds, float *dst, Py_ssize_t ldd, Py_ssize_t rows, Py_ssize_t cols,
+                     const float *bias, int dst_rows) nogil
+    void transpose_d(const double *src, Py_ssize_t lds, double *dst, Py_ssize_t ldd, Py_ssize_t rows,
+                     Py_ssize_t cols, const double *bias, int dst_rows) nogil
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,17 +489,13 @@ cdef Geom _geometry(Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_s
     return g
 
 
-cdef void _transpose(const floating *src, Py_ssize_t lds, floating *dst, Py_ssize_t ldd, Py_ssize_t rows,
-                     Py_ssize_t cols) noexcept nogil:
-    # dst[j*ldd + i] = src[i*lds + j] for i < rows, j < cols, in 8 x 8 blocks that stay in the L1 cache
-    cdef Py_ssize_t i0, j0, i, j, i1, j1
-    for i0 in range(0, rows, 8):
-        i1 = i0 + 8 if i0 + 8 < rows else rows
-        for j0 in range(0, cols, 8):
-            j1 = j0 + 8 if j0 + 8 < cols else cols
-            for j in range(j0, j1):
-                for i in range(i0, i1):
-                    dst[j * ldd + i] = src[i * lds + j]
+cdef inline void _transpose(const floating *src, Py_ssize_t lds, floating *dst, Py_ssize_t ldd, Py_ssize_t rows,
+                            Py_ssize_t cols, bint dst_rows, const floating *bias=NULL) noexcept nogil:
+    # dst[j*ldd + i] = src[i*lds + j] (+ bias[j]) for i < rows, j < cols (dst_rows: see transpose_f)
+    if floating is float:
+        transpose_f(src, lds, dst, ldd, rows, cols, bias, dst_rows)
+    else:
+        transpose_d(src, lds, dst, ldd, rows, cols, bias, dst_rows)
 
 
 cdef void _load_input(const floating *x, floating *X, Geom *g, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
@@ -448,7 +509,7 @@ cdef void _load_input(const floating *x, floating *X, Geom *g, Py_ssize_t r0, Py
             memset(row, 0, ld * sizeof(floating))
             continue
         memset(row, 0, g.pad * C * sizeof(floating))
-        _transpose(x + h * g.W, g.H * g.W, row + g.pad * C, C, C, g.W)
+        _transpose(x + h * g.W, g.H * g.W, row + g.pad * C, C, C, g.W, False)
         memset(row + (g.pad + g.W) * C, 0, (g.Wp - g.pad - g.W) * C * sizeof(floating))
 
 
@@ -468,29 +529,18 @@ cdef void _input_row(const floating *X, floating *V, floating *T, Geom *g, Py_ss
 cdef void _output_row(const floating *M, const floating *b, floating *out, floating *T, Geom *g, Py_ssize_t t0,
                       Py_ssize_t n, Py_ssize_t th) noexcept nogil:
     # out[n, :, tile] = A^T M[:, t, :] A + b for the tiles of row th, transposed back to NCHW and clipped to Ho x Wo
-    cdef Py_ssize_t k, i, f, w, hi, a = g.a, m = g.m, F = g.F, R = g.ntw * g.F, HW = g.Ho * g.Wo
-    cdef floating *Y = T + m * a * R                      # the outputs, (m, m, ntw, F)
-    cdef const floating *y
-    cdef floating *o
-    cdef floating bias
-    for k in range(a):                                    # columns: T[i, k] = (A^T M[:, k])[i], (m, a, ntw, F)
+    cdef Py_ssize_t k, i, tw, hi, a = g.a, m = g.m, F = g.F, R = g.ntw * g.F, HW = g.Ho * g.Wo
+    cdef floating *Y = T + m * a * R                      # the outputs, (m, ntw, m, F): row i, column tw*m + j
+    for k in range(a):                                    # columns, the whole row at once: T[i, k] = (A^T M[:, k])[i]
         _at(M + k * g.sF + t0 * F, a * g.sF, T + k * R, a * R, R, m)
-    for i in range(m):                                    # rows: Y[i, j] = (T[i] A)[j]
-        _at(T + i * a * R, R, Y + i * m * R, R, R, m)
+    for i in range(m):                                    # rows, tile by tile: Y[i, tw, j] = (T[i, :, tw] A)[j]
+        for tw in range(g.ntw):
+            _at(T + i * a * R + tw * F, R, Y + (i * g.ntw + tw) * m * F, F, F, m)
     hi = g.Ho - th * m
     if hi > m:
         hi = m
-    for i in range(hi):                                   # Y[i, j, tw, f] -> out[n, f, th*m + i, tw*m + j]
-        o = out + n * F * HW + (th * m + i) * g.Wo
-        y = Y + i * m * R
-        for f in range(F):
-            bias = b[f]
-            if m == 4:
-                for w in range(g.Wo):
-                    o[f * HW + w] = y[(w & 3) * R + (w >> 2) * F + f] + bias
-            else:
-                for w in range(g.Wo):
-                    o[f * HW + w] = y[(w & 1) * R + (w >> 1) * F + f] + bias
+    for i in range(hi):                                   # Y[i] (Wo, F) + b -> out[n, :, th*m + i, :] (F, Wo)
+        _transpose(Y + i * g.ntw * m * F, F, out + n * F * HW + (th * m + i) * g.Wo, HW, g.Wo, F, True, b)
 
 
 cdef void _grad_output_row(const floating *dout, floating *Z, floating *T, Geom *g, Py_ssize_t t0, Py_ssize_t n,
@@ -503,7 +553,7 @@ cdef void _grad_output_row(const floating *dout, floating *Z, floating *T, Geom 
     if hi > m:
         hi = m
     for i in range(hi):
-        _transpose(dout + (n * F * g.Ho + th * m + i) * g.Wo, g.Ho * g.Wo, D + i * ld, F, F, g.Wo)
+        _transpose(dout + (n * F * g.Ho + th * m + i) * g.Wo, g.Ho * g.Wo, D + i * ld, F, F, g.Wo, False)
     _a(D, ld, T, ld, ld, m)                               # columns, the whole row at once: T[k] = (A dY)[k], (a, Wq, F)
     for tw in range(g.ntw):                               # rows, tile by tile: Z[k*a + l] = (T[k] A^T)[l]
         for k in range(a):
@@ -525,7 +575,7 @@ cdef void _store_grad(const floating *DX, floating *dx, Geom *g) noexcept nogil:
     # dx[c, h, w] (one image) = the interior of the padded gradient DX[h + pad, w + pad, c]
     cdef Py_ssize_t h
     for h in range(g.H):
-        _transpose(DX + ((h + g.pad) * g.Wp + g.pad) * g.C, g.C, dx + h * g.W, g.H * g.W, g.W, g.C)
+        _transpose(DX + ((h + g.pad) * g.Wp + g.pad) * g.C, g.C, dx + h * g.W, g.H * g.W, g.W, g.C, True)
 
 
 # ---------------------------------------------------------------------------------------------
