@@ -40,7 +40,8 @@ cdef extern from *:
     /* The 1-D Winograd transforms, each applied to n columns at once: input k of column i is dk[i], output k goes
        to o[k*s + i] (b6a, b4a: added to it). Defined for float (suffix f) and double (suffix d).
        F(4x4, 3x3): bt6 = B^T (6 -> 6), at6 = A^T (6 -> 4), a4 = A (4 -> 6), b6 = B (6 -> 6).
-       F(2x2, 3x3): bt4 = B^T (4 -> 4), at4 = A^T (4 -> 2), a2 = A (2 -> 4), b4 = B (4 -> 4). */
+       F(2x2, 3x3): bt4 = B^T (4 -> 4), at4 = A^T (4 -> 2), a2 = A (2 -> 4), b4 = B (4 -> 4).
+       The filter transform G (3 -> a) and its adjoint G^T (a -> 3): g6, gt6 and g4, gt4. */
     #include <stddef.h>
     #define DL_NB_WINOGRAD_1D(T, S)                                                                                   \
     static void bt6_##S(const T *d0, const T *d1, const T *d2, const T *d3, const T *d4, const T *d5,                 \
@@ -147,7 +148,48 @@ cdef extern from *:
             o[i] += v0[i];                                                                                             \
             o[s + i] += v1[i] - v2[i] + v3[i];                                                                         \
             o[2 * s + i] += v1[i] + v2[i] - v0[i];                                                                     \
-            o[3 * s + i] += -v3[i];                                                                                    \
+            o[3 * s + i] -= v3[i];                                                                                    \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void g6_##S(const T *g0, const T *g1, const T *g2, T *o, ptrdiff_t s, ptrdiff_t n) {                       \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T e = g0[i] + g2[i], h = g0[i] / (T)24 + g2[i] / (T)6, q = g1[i] / (T)12;                                 \
+            o[i] = g0[i] / (T)4;                                                                                      \
+            o[s + i] = -(e + g1[i]) / (T)6;                                                                           \
+            o[2 * s + i] = -(e - g1[i]) / (T)6;                                                                       \
+            o[3 * s + i] = h + q;                                                                                     \
+            o[4 * s + i] = h - q;                                                                                     \
+            o[5 * s + i] = g2[i];                                                                                     \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void gt6_##S(const T *u0, const T *u1, const T *u2, const T *u3, const T *u4, const T *u5,                 \
+                        T *o, ptrdiff_t s, ptrdiff_t n) {                                                             \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T p = (u1[i] + u2[i]) / (T)6, q = (u3[i] + u4[i]) / (T)24;                                                \
+            o[i] = u0[i] / (T)4 - p + q;                                                                              \
+            o[s + i] = (u2[i] - u1[i]) / (T)6 + (u3[i] - u4[i]) / (T)12;                                              \
+            o[2 * s + i] = -p + (T)4 * q + u5[i];                                                                     \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void g4_##S(const T *g0, const T *g1, const T *g2, T *o, ptrdiff_t s, ptrdiff_t n) {                       \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T e = g0[i] + g2[i];                                                                                      \
+            o[i] = g0[i];                                                                                             \
+            o[s + i] = (e + g1[i]) / (T)2;                                                                            \
+            o[2 * s + i] = (e - g1[i]) / (T)2;                                                                        \
+            o[3 * s + i] = g2[i];                                                                                     \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void gt4_##S(const T *u0, const T *u1, const T *u2, const T *u3, T *o, ptrdiff_t s, ptrdiff_t n) {         \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T p = (u1[i] + u2[i]) / (T)2;                                                                             \
+            o[i] = u0[i] + p;                                                                                         \
+            o[s + i] = (u1[i] - u2[i]) / (T)2;                                                                        \
+            o[2 * s + i] = p + u3[i];                                                                                 \
         }                                                                                                             \
     }
     DL_NB_WINOGRAD_1D(float, f)
@@ -201,10 +243,10 @@ cdef extern from *:
         ptrdiff_t rb = rows - rows % B, cb = cols - cols % B, i, j;                                                   \
         if (dst_rows) {                                                                                               \
             for (j = 0; j < cb; j += B)                                                                               \
-                for (i = 0; i < rb; i += B) tblock_##S(src + i * lds + j, lds, dst + j * ldd + i, ldd, bias ? bias + j : 0); \
+                for (i = 0; i < rb; i += B) tblock_##S(src + i * lds + j, lds, dst + j * ldd + i, ldd, bias ? bias + j : 0);\
         } else {                                                                                                      \
             for (i = 0; i < rb; i += B)                                                                               \
-                for (j = 0; j < cb; j += B) tblock_##S(src + i * lds + j, lds, dst + j * ldd + i, ldd, bias ? bias + j : 0); \
+                for (j = 0; j < cb; j += B) tblock_##S(src + i * lds + j, lds, dst + j * ldd + i, ldd, bias ? bias + j : 0);\
         }                                                                                                             \
         for (i = rb; i < rows; i++)                     /* the edges */                                               \
             for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j] + (bias ? bias[j] : (T)0);                 \
@@ -251,6 +293,18 @@ cdef extern from *:
     void b4a_f(const float *v0, const float *v1, const float *v2, const float *v3, float *o, Py_ssize_t s,
                Py_ssize_t n) nogil
     void b4a_d(const double *v0, const double *v1, const double *v2, const double *v3, double *o, Py_ssize_t s,
+               Py_ssize_t n) nogil
+    void g6_f(const float *g0, const float *g1, const float *g2, float *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void g6_d(const double *g0, const double *g1, const double *g2, double *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void gt6_f(const float *u0, const float *u1, const float *u2, const float *u3, const float *u4, const float *u5,
+               float *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void gt6_d(const double *u0, const double *u1, const double *u2, const double *u3, const double *u4,
+               const double *u5, double *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void g4_f(const float *g0, const float *g1, const float *g2, float *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void g4_d(const double *g0, const double *g1, const double *g2, double *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void gt4_f(const float *u0, const float *u1, const float *u2, const float *u3, float *o, Py_ssize_t s,
+               Py_ssize_t n) nogil
+    void gt4_d(const double *u0, const double *u1, const double *u2, const double *u3, double *o, Py_ssize_t s,
                Py_ssize_t n) nogil
     void transpose_f(const float *src, Py_ssize_t lds, float *dst, Py_ssize_t ldd, Py_ssize_t rows, Py_ssize_t cols,
                      const float *bias, int dst_rows) nogil
@@ -336,80 +390,70 @@ cdef inline void _b(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s,
         b4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
 
 
-# ---------------------------------------------------------------------------------------------
-# Filter transforms: U[xi, c, f] = (G w[f, c] G^T)[xi], and the adjoint dw[f, c] = G^T dU[:, c, f] G.
-# Once per call and cheap (F*C small 3x3 filters), so written out as scalar code.
-# ---------------------------------------------------------------------------------------------
-
-cdef inline void _g(floating g0, floating g1, floating g2, floating *o, Py_ssize_t s, int m) noexcept nogil:
-    # o[k*s] = (G g)[k]
-    cdef floating e = g0 + g2, h, q
-    if m == 4:
-        h = g0 / <floating>24 + g2 / <floating>6
-        q = g1 / <floating>12
-        o[0] = g0 / <floating>4
-        o[s] = -(e + g1) / <floating>6
-        o[2 * s] = -(e - g1) / <floating>6
-        o[3 * s] = h + q
-        o[4 * s] = h - q
-        o[5 * s] = g2
+cdef inline void _transpose(const floating *src, Py_ssize_t lds, floating *dst, Py_ssize_t ldd, Py_ssize_t rows,
+                            Py_ssize_t cols, bint dst_rows, const floating *bias=NULL) noexcept nogil:
+    # dst[j*ldd + i] = src[i*lds + j] (+ bias[j]) for i < rows, j < cols (dst_rows: see transpose_f)
+    if floating is float:
+        transpose_f(src, lds, dst, ldd, rows, cols, bias, dst_rows)
     else:
-        o[0] = g0
-        o[s] = (e + g1) / <floating>2
-        o[2 * s] = (e - g1) / <floating>2
-        o[3 * s] = g2
+        transpose_d(src, lds, dst, ldd, rows, cols, bias, dst_rows)
 
 
-cdef inline void _gt(const floating *u, Py_ssize_t s, floating *o, Py_ssize_t os, int m) noexcept nogil:
-    # o[j*os] = (G^T u)[j] for u[k] = u[k*s]
-    cdef floating p, q
+# ---------------------------------------------------------------------------------------------
+# Filter transforms: U[xi, c, f] = (G w[f, c] G^T)[xi], and the adjoint dw[f, c] = G^T dU[:, c, f] G, vectorised over
+# the filters f of one input channel c (the weights are first transposed to (C, 3, 3, F)).
+# ---------------------------------------------------------------------------------------------
+
+cdef inline void _g(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
+    # o[k*s + i] = (G d[:, i])[k], k < a, for 3-long columns d[j*ld + i]
     if m == 4:
-        p = (u[s] + u[2 * s]) / <floating>6
-        q = (u[3 * s] + u[4 * s]) / <floating>24
-        o[0] = u[0] / <floating>4 - p + q
-        o[os] = (u[2 * s] - u[s]) / <floating>6 + (u[3 * s] - u[4 * s]) / <floating>12
-        o[2 * os] = -p + <floating>4 * q + u[5 * s]
+        if floating is float:
+            g6_f(d, d + ld, d + 2 * ld, o, s, n)
+        else:
+            g6_d(d, d + ld, d + 2 * ld, o, s, n)
+    elif floating is float:
+        g4_f(d, d + ld, d + 2 * ld, o, s, n)
     else:
-        p = (u[s] + u[2 * s]) / <floating>2
-        o[0] = u[0] + p
-        o[os] = (u[s] - u[2 * s]) / <floating>2
-        o[2 * os] = p + u[3 * s]
+        g4_d(d, d + ld, d + 2 * ld, o, s, n)
 
 
-cdef void _filter(const floating *w, floating *u, Py_ssize_t s, int m) noexcept nogil:
-    # u[xi*s] = (G w G^T)[xi] for one 3x3 filter w (row-major)
-    cdef floating t[18]                        # G w, a x 3
-    cdef int k, a = m + 2
-    for k in range(3):
-        _g(w[k], w[3 + k], w[6 + k], &t[k], 3, m)
-    for k in range(a):
-        _g(t[3 * k], t[3 * k + 1], t[3 * k + 2], u + a * k * s, s, m)
+cdef inline void _gt(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
+    # o[j*s + i] = (G^T d[:, i])[j], j < 3, for a-long columns d[k*ld + i]
+    if m == 4:
+        if floating is float:
+            gt6_f(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+        else:
+            gt6_d(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+    elif floating is float:
+        gt4_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+    else:
+        gt4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
 
 
-cdef void _filter_adjoint(const floating *u, Py_ssize_t s, floating *w, int m) noexcept nogil:
-    # w (3x3, row-major) = G^T dU G for dU[xi] = u[xi*s]
-    cdef floating t[18]                        # dU G, a x 3
-    cdef int k, a = m + 2
-    for k in range(a):
-        _gt(u + a * k * s, s, &t[3 * k], 1, m)
-    for k in range(3):
-        _gt(&t[k], 3, w + k, 3, m)
+cdef void _filters(const floating *w, Py_ssize_t F, Py_ssize_t C, floating *U, Py_ssize_t sU, floating *S, int m,
+                   int nt) noexcept nogil:
+    # U[xi*sU + c*F + f] = (G w[f, c] G^T)[xi] for all filters, on nt threads; S: scratch of 9*C*F + nt*(m+2)*3*F
+    cdef Py_ssize_t c, k, a = m + 2
+    cdef floating *T
+    _transpose(w, 9 * C, S, F, F, 9 * C, True)            # S[c, i, j, f] = w[f, c, i, j]
+    for c in prange(C, schedule="static", num_threads=nt):
+        T = S + 9 * C * F + threadid() * a * 3 * F        # G w[:, c] of all filters, (a, 3, F)
+        _g(S + 9 * c * F, 3 * F, T, 3 * F, 3 * F, m)       # columns: T[k, j] = (G w[:, j])[k]
+        for k in range(a):                                # rows: U[k*a + l] = (T[k] G^T)[l]
+            _g(T + 3 * k * F, F, U + a * k * sU + c * F, sU, F, m)
 
 
-cdef void _filters(const floating[:, :, :, ::1] w, floating *U, Py_ssize_t sU, int m) noexcept nogil:
-    # U[xi*sU + c*F + f] = (G w[f, c] G^T)[xi] for all filters
-    cdef Py_ssize_t F = w.shape[0], C = w.shape[1], f, c
-    for f in prange(F, schedule="static"):
-        for c in range(C):
-            _filter(&w[f, c, 0, 0], U + c * F + f, sU, m)
-
-
-cdef void _filters_adjoint(const floating *dU, Py_ssize_t sU, floating[:, :, :, ::1] dw, int m) noexcept nogil:
-    # dw[f, c] = G^T dU[:, c, f] G for dU[xi, c, f] = dU[xi*sU + c*F + f]
-    cdef Py_ssize_t F = dw.shape[0], C = dw.shape[1], f, c
-    for f in prange(F, schedule="static"):
-        for c in range(C):
-            _filter_adjoint(dU + c * F + f, sU, &dw[f, c, 0, 0], m)
+cdef void _filters_adjoint(const floating *dU, Py_ssize_t sU, floating *dw, Py_ssize_t F, Py_ssize_t C, floating *S,
+                           int m, int nt) noexcept nogil:
+    # dw[f, c] = G^T dU[:, c, f] G for dU[xi, c, f] = dU[xi*sU + c*F + f]; S: scratch as for _filters
+    cdef Py_ssize_t c, k, a = m + 2
+    cdef floating *T
+    for c in prange(C, schedule="static", num_threads=nt):
+        T = S + 9 * C * F + threadid() * a * 3 * F        # dU G of all filters, (a, 3, F)
+        for k in range(a):                                # rows: T[k, j] = (dU[k, :] G)[j]
+            _gt(dU + a * k * sU + c * F, sU, T + 3 * k * F, F, F, m)
+        _gt(T, 3 * F, S + 9 * c * F, 3 * F, 3 * F, m)      # columns: S[c, i, j] = (G^T T[:, j])[i]
+    _transpose(S, F, dw, 9 * C, 9 * C, F, True)            # dw[f, c, i, j] = S[c, i, j, f]
 
 
 def filter_transform(const floating[:, :, :, ::1] w, int m=4):
@@ -417,11 +461,15 @@ def filter_transform(const floating[:, :, :, ::1] w, int m=4):
     cdef Py_ssize_t F = w.shape[0], C = w.shape[1], a = m + 2
     if w.shape[2] != 3 or w.shape[3] != 3 or m not in (2, 4):
         raise ValueError(f"filter_transform needs 3x3 filters and m in (2, 4), got w {tuple(w.shape)[:4]}, m={m}")
-    U = np.empty((a * a, C, F), dtype=np.float32 if floating is float else np.float64)
-    cdef floating[:, :, ::1] Uv = U
+    dtype = np.float32 if floating is float else np.float64
+    cdef Py_ssize_t sU = _stride(C * F, sizeof(floating))
+    U = np.empty((a * a, sU), dtype=dtype)
+    cdef floating[:, ::1] Uv = U
+    cdef int nt = openmp_threads()
+    cdef floating[::1] S = np.empty(9 * C * F + nt * a * 3 * F, dtype=dtype)
     with nogil:
-        _filters(w, &Uv[0, 0, 0], C * F, m)
-    return U
+        _filters(&w[0, 0, 0, 0], F, C, &Uv[0, 0], sU, &S[0], m, nt)
+    return U[:, :C * F].reshape(a * a, C, F)
 
 
 def filter_transform_adjoint(const floating[:, :, ::1] dU, int m=4):
@@ -429,10 +477,13 @@ def filter_transform_adjoint(const floating[:, :, ::1] dU, int m=4):
     cdef Py_ssize_t C = dU.shape[1], F = dU.shape[2], a = m + 2
     if dU.shape[0] != a * a or m not in (2, 4):
         raise ValueError(f"filter_transform_adjoint: dU has {dU.shape[0]} matrices, expected {a * a} for m={m}")
-    dw = np.empty((F, C, 3, 3), dtype=np.float32 if floating is float else np.float64)
+    dtype = np.float32 if floating is float else np.float64
+    dw = np.empty((F, C, 3, 3), dtype=dtype)
     cdef floating[:, :, :, ::1] dwv = dw
+    cdef int nt = openmp_threads()
+    cdef floating[::1] S = np.empty(9 * C * F + nt * a * 3 * F, dtype=dtype)
     with nogil:
-        _filters_adjoint(&dU[0, 0, 0], C * F, dwv, m)
+        _filters_adjoint(&dU[0, 0, 0], C * F, &dwv[0, 0, 0, 0], F, C, &S[0], m, nt)
     return dw
 
 
@@ -487,15 +538,6 @@ cdef Geom _geometry(Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_s
     g.Hp, g.Wp = g.nth * m + 2, g.ntw * m + 2
     g.Tb = g.sC = g.sF = g.sU = 0
     return g
-
-
-cdef inline void _transpose(const floating *src, Py_ssize_t lds, floating *dst, Py_ssize_t ldd, Py_ssize_t rows,
-                            Py_ssize_t cols, bint dst_rows, const floating *bias=NULL) noexcept nogil:
-    # dst[j*ldd + i] = src[i*lds + j] (+ bias[j]) for i < rows, j < cols (dst_rows: see transpose_f)
-    if floating is float:
-        transpose_f(src, lds, dst, ldd, rows, cols, bias, dst_rows)
-    else:
-        transpose_d(src, lds, dst, ldd, rows, cols, bias, dst_rows)
 
 
 cdef void _load_input(const floating *x, floating *X, Geom *g, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
@@ -649,8 +691,9 @@ def conv_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
     cdef floating[:, :, :, ::1] ov = out
     cdef floating one = 1, zero = 0
     cdef int ntiles
+    cdef floating[::1] Wv = _buffer("W", 9 * C * F + nt * g.a * 3 * F, dtype)
     with nogil:
-        _filters(w, &Uv[0], g.sU, m)
+        _filters(&w[0, 0, 0, 0], F, C, &Uv[0], g.sU, &Wv[0], m, nt)
     for u in prange(units, nogil=True, schedule="static", num_threads=nt):
         t = threadid()
         n0 = u * per_unit
@@ -707,8 +750,9 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
     cdef floating[:, :, :, ::1] dxv = dx
     cdef floating one = 1, zero = 0
     cdef int ntiles
+    cdef floating[::1] Wv = _buffer("W", 9 * C * F + nt * g.a * 3 * F, dtype)
     with nogil:
-        _filters(w, &Uv[0], g.sU, m)
+        _filters(&w[0, 0, 0, 0], F, C, &Uv[0], g.sU, &Wv[0], m, nt)
     for u in prange(units, nogil=True, schedule="static", num_threads=nt):
         t = threadid()
         n0 = u * per_unit
@@ -748,5 +792,5 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
     dw = np.empty((F, C, 3, 3), dtype=dtype)
     cdef floating[:, :, :, ::1] dwv = dw
     with nogil:
-        _filters_adjoint(&dUv[0, 0], g.sU, dwv, m)
+        _filters_adjoint(&dUv[0, 0], g.sU, &dwv[0, 0, 0, 0], F, C, &Wv[0], m, nt)
     return (dx if need_dx else None), dw, np.asarray(dout).sum(axis=(0, 2, 3))
