@@ -176,10 +176,10 @@ def openmp_threads():
 # ---------------------------------------------------------------------------------------------
 # Fused convolution and pooling kernels (used by dl_nb.conv's *_fast layers).
 #
-# The matrix products go to the BLAS that SciPy ships, through `gemm` of _gemm.pxd (a row-major
+# The matrix products go to the BLAS that SciPy ships, through `gemm` of _common.pxd (a row-major
 # product on top of SciPy's Fortran BLAS, shared with winograd.pyx).
 # ---------------------------------------------------------------------------------------------
-from dl_nb.fast._gemm cimport gemm as _gemm
+from dl_nb.fast._common cimport gemm as _gemm
 
 
 cdef Py_ssize_t _band_bytes = 4 * 1024 * 1024

@@ -32,7 +32,7 @@ from cython.parallel cimport prange, threadid
 from libc.string cimport memset, memcpy
 import threading
 import numpy as np
-from dl_nb.fast._gemm cimport gemm
+from dl_nb.fast._common cimport gemm, transpose
 from dl_nb.fast.im2col import openmp_threads
 
 cdef extern from *:
@@ -195,66 +195,6 @@ cdef extern from *:
     DL_NB_WINOGRAD_1D(float, f)
     DL_NB_WINOGRAD_1D(double, d)
 
-    /* dst[j*ldd + i] = src[i*lds + j] (+ bias[j] unless bias is NULL), for i < rows, j < cols: the transposes between
-       NCHW and channels-innermost, in 4 x 4 (float) or 2 x 2 (double) blocks held in SSE registers where available.
-       The blocks are visited along the rows of dst when dst_rows is true (so that a far, large dst is written a few
-       rows at a time), along the rows of src otherwise (so that a far src is read a few rows at a time). */
-    #if defined(__SSE2__)
-    #include <emmintrin.h>
-    #endif
-    static inline void tblock_f(const float *src, ptrdiff_t lds, float *dst, ptrdiff_t ldd, const float *bias) {
-    #if defined(__SSE2__)
-        __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + lds);
-        __m128 r2 = _mm_loadu_ps(src + 2 * lds), r3 = _mm_loadu_ps(src + 3 * lds);
-        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-        if (bias) {
-            r0 = _mm_add_ps(r0, _mm_set1_ps(bias[0]));
-            r1 = _mm_add_ps(r1, _mm_set1_ps(bias[1]));
-            r2 = _mm_add_ps(r2, _mm_set1_ps(bias[2]));
-            r3 = _mm_add_ps(r3, _mm_set1_ps(bias[3]));
-        }
-        _mm_storeu_ps(dst, r0);
-        _mm_storeu_ps(dst + ldd, r1);
-        _mm_storeu_ps(dst + 2 * ldd, r2);
-        _mm_storeu_ps(dst + 3 * ldd, r3);
-    #else
-        for (int j = 0; j < 4; j++)
-            for (int i = 0; i < 4; i++) dst[j * ldd + i] = src[i * lds + j] + (bias ? bias[j] : 0.0f);
-    #endif
-    }
-    static inline void tblock_d(const double *src, ptrdiff_t lds, double *dst, ptrdiff_t ldd, const double *bias) {
-    #if defined(__SSE2__)
-        __m128d r0 = _mm_loadu_pd(src), r1 = _mm_loadu_pd(src + lds);
-        __m128d c0 = _mm_unpacklo_pd(r0, r1), c1 = _mm_unpackhi_pd(r0, r1);
-        if (bias) {
-            c0 = _mm_add_pd(c0, _mm_set1_pd(bias[0]));
-            c1 = _mm_add_pd(c1, _mm_set1_pd(bias[1]));
-        }
-        _mm_storeu_pd(dst, c0);
-        _mm_storeu_pd(dst + ldd, c1);
-    #else
-        for (int j = 0; j < 2; j++)
-            for (int i = 0; i < 2; i++) dst[j * ldd + i] = src[i * lds + j] + (bias ? bias[j] : 0.0);
-    #endif
-    }
-    #define DL_NB_TRANSPOSE(T, S, B)                                                                                  \
-    static void transpose_##S(const T *src, ptrdiff_t lds, T *dst, ptrdiff_t ldd, ptrdiff_t rows, ptrdiff_t cols,    \
-                              const T *bias, int dst_rows) {                                                          \
-        ptrdiff_t rb = rows - rows % B, cb = cols - cols % B, i, j;                                                   \
-        if (dst_rows) {                                                                                               \
-            for (j = 0; j < cb; j += B)                                                                               \
-                for (i = 0; i < rb; i += B) tblock_##S(src + i * lds + j, lds, dst + j * ldd + i, ldd, bias ? bias + j : 0);\
-        } else {                                                                                                      \
-            for (i = 0; i < rb; i += B)                                                                               \
-                for (j = 0; j < cb; j += B) tblock_##S(src + i * lds + j, lds, dst + j * ldd + i, ldd, bias ? bias + j : 0);\
-        }                                                                                                             \
-        for (i = rb; i < rows; i++)                     /* the edges */                                               \
-            for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j] + (bias ? bias[j] : (T)0);                 \
-        for (i = 0; i < rb; i++)                                                                                      \
-            for (j = cb; j < cols; j++) dst[j * ldd + i] = src[i * lds + j] + (bias ? bias[j] : (T)0);                \
-    }
-    DL_NB_TRANSPOSE(float, f, 4)
-    DL_NB_TRANSPOSE(double, d, 2)
     """
     void bt6_f(const float *d0, const float *d1, const float *d2, const float *d3, const float *d4, const float *d5,
                float *o, Py_ssize_t s, Py_ssize_t n) nogil
@@ -306,10 +246,6 @@ cdef extern from *:
                Py_ssize_t n) nogil
     void gt4_d(const double *u0, const double *u1, const double *u2, const double *u3, double *o, Py_ssize_t s,
                Py_ssize_t n) nogil
-    void transpose_f(const float *src, Py_ssize_t lds, float *dst, Py_ssize_t ldd, Py_ssize_t rows, Py_ssize_t cols,
-                     const float *bias, int dst_rows) nogil
-    void transpose_d(const double *src, Py_ssize_t lds, double *dst, Py_ssize_t ldd, Py_ssize_t rows,
-                     Py_ssize_t cols, const double *bias, int dst_rows) nogil
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,15 +326,6 @@ cdef inline void _b(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s,
         b4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
 
 
-cdef inline void _transpose(const floating *src, Py_ssize_t lds, floating *dst, Py_ssize_t ldd, Py_ssize_t rows,
-                            Py_ssize_t cols, bint dst_rows, const floating *bias=NULL) noexcept nogil:
-    # dst[j*ldd + i] = src[i*lds + j] (+ bias[j]) for i < rows, j < cols (dst_rows: see transpose_f)
-    if floating is float:
-        transpose_f(src, lds, dst, ldd, rows, cols, bias, dst_rows)
-    else:
-        transpose_d(src, lds, dst, ldd, rows, cols, bias, dst_rows)
-
-
 # ---------------------------------------------------------------------------------------------
 # Filter transforms: U[xi, c, f] = (G w[f, c] G^T)[xi], and the adjoint dw[f, c] = G^T dU[:, c, f] G, vectorised over
 # the filters f of one input channel c (the weights are first transposed to (C, 3, 3, F)).
@@ -435,7 +362,7 @@ cdef void _filters(const floating *w, Py_ssize_t F, Py_ssize_t C, floating *U, P
     # U[xi*sU + c*F + f] = (G w[f, c] G^T)[xi] for all filters, on nt threads; S: scratch of 9*C*F + nt*(m+2)*3*F
     cdef Py_ssize_t c, k, a = m + 2
     cdef floating *T
-    _transpose(w, 9 * C, S, F, F, 9 * C, True)            # S[c, i, j, f] = w[f, c, i, j]
+    transpose(w, 9 * C, S, F, F, 9 * C, True)            # S[c, i, j, f] = w[f, c, i, j]
     for c in prange(C, schedule="static", num_threads=nt):
         T = S + 9 * C * F + threadid() * a * 3 * F        # G w[:, c] of all filters, (a, 3, F)
         _g(S + 9 * c * F, 3 * F, T, 3 * F, 3 * F, m)       # columns: T[k, j] = (G w[:, j])[k]
@@ -453,7 +380,7 @@ cdef void _filters_adjoint(const floating *dU, Py_ssize_t sU, floating *dw, Py_s
         for k in range(a):                                # rows: T[k, j] = (dU[k, :] G)[j]
             _gt(dU + a * k * sU + c * F, sU, T + 3 * k * F, F, F, m)
         _gt(T, 3 * F, S + 9 * c * F, 3 * F, 3 * F, m)      # columns: S[c, i, j] = (G^T T[:, j])[i]
-    _transpose(S, F, dw, 9 * C, 9 * C, F, True)            # dw[f, c, i, j] = S[c, i, j, f]
+    transpose(S, F, dw, 9 * C, 9 * C, F, True)            # dw[f, c, i, j] = S[c, i, j, f]
 
 
 def filter_transform(const floating[:, :, :, ::1] w, int m=4):
@@ -551,7 +478,7 @@ cdef void _load_input(const floating *x, floating *X, Geom *g, Py_ssize_t r0, Py
             memset(row, 0, ld * sizeof(floating))
             continue
         memset(row, 0, g.pad * C * sizeof(floating))
-        _transpose(x + h * g.W, g.H * g.W, row + g.pad * C, C, C, g.W, False)
+        transpose(x + h * g.W, g.H * g.W, row + g.pad * C, C, C, g.W, False)
         memset(row + (g.pad + g.W) * C, 0, (g.Wp - g.pad - g.W) * C * sizeof(floating))
 
 
@@ -582,7 +509,7 @@ cdef void _output_row(const floating *M, const floating *b, floating *out, float
     if hi > m:
         hi = m
     for i in range(hi):                                   # Y[i] (Wo, F) + b -> out[n, :, th*m + i, :] (F, Wo)
-        _transpose(Y + i * g.ntw * m * F, F, out + n * F * HW + (th * m + i) * g.Wo, HW, g.Wo, F, True, b)
+        transpose(Y + i * g.ntw * m * F, F, out + n * F * HW + (th * m + i) * g.Wo, HW, g.Wo, F, True, b)
 
 
 cdef void _grad_output_row(const floating *dout, floating *Z, floating *T, Geom *g, Py_ssize_t t0, Py_ssize_t n,
@@ -595,7 +522,7 @@ cdef void _grad_output_row(const floating *dout, floating *Z, floating *T, Geom 
     if hi > m:
         hi = m
     for i in range(hi):
-        _transpose(dout + (n * F * g.Ho + th * m + i) * g.Wo, g.Ho * g.Wo, D + i * ld, F, F, g.Wo, False)
+        transpose(dout + (n * F * g.Ho + th * m + i) * g.Wo, g.Ho * g.Wo, D + i * ld, F, F, g.Wo, False)
     _a(D, ld, T, ld, ld, m)                               # columns, the whole row at once: T[k] = (A dY)[k], (a, Wq, F)
     for tw in range(g.ntw):                               # rows, tile by tile: Z[k*a + l] = (T[k] A^T)[l]
         for k in range(a):
@@ -617,7 +544,7 @@ cdef void _store_grad(const floating *DX, floating *dx, Geom *g) noexcept nogil:
     # dx[c, h, w] (one image) = the interior of the padded gradient DX[h + pad, w + pad, c]
     cdef Py_ssize_t h
     for h in range(g.H):
-        _transpose(DX + ((h + g.pad) * g.Wp + g.pad) * g.C, g.C, dx + h * g.W, g.H * g.W, g.W, g.C, True)
+        transpose(DX + ((h + g.pad) * g.Wp + g.pad) * g.C, g.C, dx + h * g.W, g.H * g.W, g.W, g.C, True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 # cython: language_level=3
-"""The BLAS matrix product for the compiled kernels (hand-written; nbdev does not touch this file).
+"""What the compiled kernels share (hand-written; nbdev does not touch this file): the BLAS matrix product, and
+the transposes of _common.pxd.
 
 The products go to the BLAS that SciPy ships, through the function pointers SciPy exports for Cython
 (scipy.linalg.cython_blas); we look them up when this module is imported, so SciPy is a run-time
 dependency only (it is already one of scikit-learn's). Fortran BLAS is column-major: a row-major product
 C = op(A) @ op(B) is the column-major product C^T = op(B)^T @ op(A)^T, which is what the wrappers below do.
-Other kernel modules use them with `from dl_nb.fast._gemm cimport gemm` (see _gemm.pxd); the BLAS keeps
+Other kernel modules use them with `from dl_nb.fast._common cimport gemm` (see _common.pxd); the BLAS keeps
 whatever configuration the user gave it (threads, kernels).
 """
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName
