@@ -29,7 +29,7 @@ are cast to the data's type, so float32 arithmetic stays float32.
 """
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.string cimport memset, memcpy
+from libc.string cimport memset
 import threading
 import numpy as np
 from dl_nb.fast._common cimport gemm, transpose
@@ -604,11 +604,13 @@ def conv_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
     if w.shape[1] != C or w.shape[2] != 3 or w.shape[3] != 3 or b.shape[0] != F:
         raise ValueError(f"need w of shape (F, {C}, 3, 3) and b of shape (F,), got {tuple(w.shape)[:4]} and {b.shape[0]}")
     cdef Geom g = _geometry(N, C, x.shape[2], x.shape[3], F, pad, m)
+    dtype = np.float32 if floating is float else np.float64
+    if N == 0 or C == 0 or F == 0:             # nothing to sum: the biases (or an empty batch)
+        return np.broadcast_to(np.asarray(b)[:, None, None], (N, F, g.Ho, g.Wo)).astype(dtype)
     cdef int nt = openmp_threads() if N > 1 else 1
     cdef Py_ssize_t per_unit, band, units, u, n, n0, n1, th, th0, th1, xi, A2 = g.a * g.a, t
     _plan(&g, nt, sizeof(floating), &per_unit, &band)
     units = (N + per_unit - 1) // per_unit
-    dtype = np.float32 if floating is float else np.float64
     out = np.empty((N, F, g.Ho, g.Wo), dtype=dtype)
     cdef floating[::1] Uv = _buffer("U", A2 * g.sU, dtype)
     cdef floating[:, ::1] Vv = _buffer("V", nt * A2 * g.sC, dtype).reshape(nt, -1)
@@ -659,11 +661,14 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
     cdef Geom g = _geometry(N, C, x.shape[2], x.shape[3], F, pad, m)
     if dout.shape[0] != N or dout.shape[1] != F or dout.shape[2] != g.Ho or dout.shape[3] != g.Wo:
         raise ValueError(f"dout has shape {tuple(dout.shape)[:4]}, expected {(N, F, g.Ho, g.Wo)}")
+    dtype = np.float32 if floating is float else np.float64
+    if N == 0 or C == 0 or F == 0:             # nothing to sum: zero gradients (and the bias gradient)
+        return (np.zeros((N, C, g.H, g.W), dtype=dtype) if need_dx else None), np.zeros((F, C, 3, 3), dtype=dtype), \
+            np.asarray(dout).sum(axis=(0, 2, 3)).astype(dtype)
     cdef int nt = openmp_threads() if N > 1 else 1
     cdef Py_ssize_t per_unit, band, units, u, n, n0, n1, th, th0, th1, xi, A2 = g.a * g.a, t, tr
     _plan(&g, nt, sizeof(floating), &per_unit, &band)
     units = (N + per_unit - 1) // per_unit
-    dtype = np.float32 if floating is float else np.float64
     cdef floating[::1] Uv = _buffer("U", A2 * g.sU, dtype)
     cdef floating[:, ::1] Vv = _buffer("V", nt * A2 * g.sC, dtype).reshape(nt, -1)
     cdef floating[:, ::1] Zv = _buffer("M", nt * A2 * g.sF, dtype).reshape(nt, -1)
