@@ -3,9 +3,15 @@
 The sources are the `.pyx` files beside this file; `setup.py` compiles them when the package is
 installed. Importing this package without the compiled extension raises an ImportError that says
 how to build it -- dl_nb never falls back silently to slow code.
+
+The fused convolution kernels run the images of a batch on all OpenMP threads, and each thread calls
+BLAS on its own small matrices. A multi-threaded BLAS would then start threads of its own inside
+every call (oversubscribing the cores), so while such a kernel runs on more than one thread, BLAS is
+limited to one thread (threadpoolctl); with one OpenMP thread, nothing is changed.
 """
 try:
-    from .im2col import im2col, col2im, openmp_threads
+    from . import im2col as _kernels
+    from .im2col import im2col, col2im, openmp_threads, max_pool_forward, max_pool_backward
 except ImportError as e:  # the extension was not compiled, or was compiled for another Python/NumPy
     raise ImportError(
         "dl_nb's compiled kernels (dl_nb.fast.im2col) could not be imported: "
@@ -13,4 +19,33 @@ except ImportError as e:  # the extension was not compiled, or was compiled for 
         "from the dl_nb checkout; after editing a .pyx file, run that command again."
     ) from e
 
-__all__ = ["im2col", "col2im", "openmp_threads"]
+_blas = None
+
+
+def _single_threaded_blas():
+    "Context manager limiting every loaded BLAS to one thread (created once, on first use)."
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+        _blas = ThreadpoolController().select(user_api="blas")
+    return _blas.limit(limits=1)
+
+
+def conv_forward(x, w, b, pad, stride):
+    """Fused im2col + GEMM convolution forward (see `im2col.pyx`): out (N, F, Ho, Wo) in the dtype of x."""
+    if x.shape[0] > 1 and openmp_threads() > 1:
+        with _single_threaded_blas():
+            return _kernels.conv_forward(x, w, b, pad, stride)
+    return _kernels.conv_forward(x, w, b, pad, stride)
+
+
+def conv_backward(dout, x, w, pad, stride):
+    """Fused convolution backward (see `im2col.pyx`): dx, dw, db in the dtype of x."""
+    if x.shape[0] > 1 and openmp_threads() > 1:
+        with _single_threaded_blas():
+            return _kernels.conv_backward(dout, x, w, pad, stride)
+    return _kernels.conv_backward(dout, x, w, pad, stride)
+
+
+__all__ = ["im2col", "col2im", "openmp_threads", "conv_forward", "conv_backward", "max_pool_forward",
+           "max_pool_backward"]

@@ -15,7 +15,7 @@ which is exactly the backward pass of the gather.
 cimport cython
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.string cimport memset
+from libc.string cimport memset, memcpy
 import numpy as np
 
 
@@ -43,57 +43,82 @@ cdef inline Py_ssize_t _end_valid(Py_ssize_t offset, Py_ssize_t stride, Py_ssize
     return last if last < n_out else n_out
 
 
-cdef void _im2col_image(const floating[:, :, ::1] img, floating[:, ::1] out,
-                        Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
-                        Py_ssize_t Ho, Py_ssize_t Wo) noexcept nogil:
+cdef void _im2col_rows(const floating[:, :, ::1] img, floating *out, Py_ssize_t ldo,
+                       Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
+                       Py_ssize_t Wo, Py_ssize_t oh0, Py_ssize_t oh1) noexcept nogil:
+    # Columns of output rows oh0 <= oh < oh1 of one image: row (c*kh + i)*kw + j of `out` (leading dimension ldo)
+    # holds xpad[c, oh*stride + i, ow*stride + j] at column (oh - oh0)*Wo + ow.
     cdef Py_ssize_t C = img.shape[0], H = img.shape[1], W = img.shape[2]
-    cdef Py_ssize_t c, i, j, row, oh, ow, ih, ow0, ow1, base, iw0
+    cdef Py_ssize_t c, i, j, oh, ow, ih, ow0, ow1, iw0
+    cdef floating *dst
+    cdef const floating *src
     for c in range(C):
         for i in range(kh):
             for j in range(kw):
-                row = (c * kh + i) * kw + j
                 ow0 = _first_valid(j - pad, stride)
                 ow1 = _end_valid(j - pad, stride, W, Wo)
                 if ow1 < ow0:
                     ow1 = ow0
-                for oh in range(Ho):
-                    base = oh * Wo
+                iw0 = ow0 * stride - pad + j
+                for oh in range(oh0, oh1):
+                    dst = out + ((c * kh + i) * kw + j) * ldo + (oh - oh0) * Wo
                     ih = oh * stride - pad + i
                     if ih < 0 or ih >= H:
-                        memset(&out[row, base], 0, Wo * sizeof(floating))
+                        memset(dst, 0, Wo * sizeof(floating))
                         continue
-                    for ow in range(ow0):
-                        out[row, base + ow] = 0
-                    iw0 = ow0 * stride - pad + j
+                    if ow0 > 0:
+                        memset(dst, 0, ow0 * sizeof(floating))
+                    src = &img[c, ih, 0] + iw0
                     if stride == 1:
-                        for ow in range(ow0, ow1):
-                            out[row, base + ow] = img[c, ih, iw0 + ow - ow0]
+                        memcpy(dst + ow0, src, (ow1 - ow0) * sizeof(floating))
                     else:
-                        for ow in range(ow0, ow1):
-                            out[row, base + ow] = img[c, ih, iw0 + (ow - ow0) * stride]
-                    for ow in range(ow1, Wo):
-                        out[row, base + ow] = 0
+                        for ow in range(ow1 - ow0):
+                            dst[ow0 + ow] = src[ow * stride]
+                    if ow1 < Wo:
+                        memset(dst + ow1, 0, (Wo - ow1) * sizeof(floating))
 
 
-cdef void _col2im_image(const floating[:, ::1] cols, floating[:, :, ::1] img,
-                        Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
-                        Py_ssize_t Ho, Py_ssize_t Wo) noexcept nogil:
+cdef void _col2im_rows(const floating *cols, Py_ssize_t ldc, floating[:, :, ::1] img,
+                       Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
+                       Py_ssize_t Wo, Py_ssize_t oh0, Py_ssize_t oh1) noexcept nogil:
+    # Adjoint of _im2col_rows: add the columns of output rows oh0 <= oh < oh1 back into the image.
     cdef Py_ssize_t C = img.shape[0], H = img.shape[1], W = img.shape[2]
-    cdef Py_ssize_t c, i, j, row, oh, ow, ih, ow0, ow1, base, iw0
+    cdef Py_ssize_t c, i, j, oh, ow, ih, ow0, ow1, iw0, n
+    cdef floating *dst
+    cdef const floating *src
     for c in range(C):
         for i in range(kh):
             for j in range(kw):
-                row = (c * kh + i) * kw + j
                 ow0 = _first_valid(j - pad, stride)
                 ow1 = _end_valid(j - pad, stride, W, Wo)
-                for oh in range(Ho):
+                if ow1 <= ow0:
+                    continue
+                iw0 = ow0 * stride - pad + j
+                n = ow1 - ow0
+                for oh in range(oh0, oh1):
                     ih = oh * stride - pad + i
                     if ih < 0 or ih >= H:
                         continue
-                    base = oh * Wo
-                    iw0 = ow0 * stride - pad + j
-                    for ow in range(ow0, ow1):
-                        img[c, ih, iw0 + (ow - ow0) * stride] += cols[row, base + ow]
+                    src = cols + ((c * kh + i) * kw + j) * ldc + (oh - oh0) * Wo + ow0
+                    dst = &img[c, ih, 0] + iw0
+                    if stride == 1:
+                        for ow in range(n):
+                            dst[ow] += src[ow]
+                    else:
+                        for ow in range(n):
+                            dst[ow * stride] += src[ow]
+
+
+cdef inline void _im2col_image(const floating[:, :, ::1] img, floating[:, ::1] out,
+                               Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
+                               Py_ssize_t Ho, Py_ssize_t Wo) noexcept nogil:
+    _im2col_rows(img, &out[0, 0], out.shape[1], kh, kw, pad, stride, Wo, 0, Ho)
+
+
+cdef inline void _col2im_image(const floating[:, ::1] cols, floating[:, :, ::1] img,
+                               Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad, Py_ssize_t stride,
+                               Py_ssize_t Ho, Py_ssize_t Wo) noexcept nogil:
+    _col2im_rows(&cols[0, 0], cols.shape[1], img, kh, kw, pad, stride, Wo, 0, Ho)
 
 
 def im2col(const floating[:, :, :, ::1] x, Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t pad=0, Py_ssize_t stride=1):
@@ -145,3 +170,216 @@ def openmp_threads():
     for i in prange(256, nogil=True, schedule="static", chunksize=1):
         iv[i] = threadid()
     return int(ids.max()) + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Fused convolution and pooling kernels (used by dl_nb.conv's *_fast layers).
+#
+# The matrix products go to the BLAS that SciPy ships, through the function pointers SciPy
+# exports for Cython (scipy.linalg.cython_blas); we look them up at import time, so SciPy is a
+# run-time dependency only (it is already one of scikit-learn's). Fortran BLAS is column-major:
+# a row-major product C = op(A) @ op(B) is the column-major product C^T = op(B)^T @ op(A)^T,
+# which is what `_gemm` below does.
+# ---------------------------------------------------------------------------------------------
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName
+from libc.stdlib cimport malloc, free
+
+ctypedef void (*sgemm_ptr)(char *transa, char *transb, int *m, int *n, int *k, float *alpha, float *a, int *lda,
+                           float *b, int *ldb, float *beta, float *c, int *ldc) noexcept nogil
+ctypedef void (*dgemm_ptr)(char *transa, char *transb, int *m, int *n, int *k, double *alpha, double *a, int *lda,
+                           double *b, int *ldb, double *beta, double *c, int *ldc) noexcept nogil
+
+cdef sgemm_ptr _sgemm_f = NULL
+cdef dgemm_ptr _dgemm_f = NULL
+
+
+def _load_blas():
+    global _sgemm_f, _dgemm_f
+    from scipy.linalg import cython_blas
+    cap = cython_blas.__pyx_capi__["sgemm"]
+    _sgemm_f = <sgemm_ptr>PyCapsule_GetPointer(cap, PyCapsule_GetName(cap))
+    cap = cython_blas.__pyx_capi__["dgemm"]
+    _dgemm_f = <dgemm_ptr>PyCapsule_GetPointer(cap, PyCapsule_GetName(cap))
+
+_load_blas()
+
+
+cdef inline void _gemm(bint ta, bint tb, int M, int N, int K, floating alpha, floating *A, int lda,
+                       floating *B, int ldb, floating beta, floating *C, int ldc) noexcept nogil:
+    """Row-major C (M, N) = alpha * op(A) @ op(B) + beta * C, with op(A) (M, K) and op(B) (K, N)."""
+    cdef char ca = b'T' if ta else b'N'
+    cdef char cb = b'T' if tb else b'N'
+    if floating is float:
+        _sgemm_f(&cb, &ca, &N, &M, &K, &alpha, B, &ldb, A, &lda, &beta, C, &ldc)
+    else:
+        _dgemm_f(&cb, &ca, &N, &M, &K, &alpha, B, &ldb, A, &lda, &beta, C, &ldc)
+
+
+cdef Py_ssize_t _band_bytes = 256 * 1024
+
+
+def set_band_bytes(Py_ssize_t nbytes):
+    """Tuning knob: the size of the per-thread column buffer (bytes) that the fused conv kernels aim for."""
+    global _band_bytes
+    _band_bytes = nbytes
+
+
+cdef Py_ssize_t _band_rows(Py_ssize_t K, Py_ssize_t Wo, Py_ssize_t Ho, Py_ssize_t itemsize) noexcept:
+    # output rows per band, so that the band's columns (K, rows*Wo) fit the buffer budget (at least one row)
+    cdef Py_ssize_t rows = _band_bytes // (K * Wo * itemsize)
+    if rows < 1:
+        rows = 1
+    if rows >= Ho:
+        return Ho
+    return rows
+
+
+def conv_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w, const floating[::1] b,
+                 Py_ssize_t pad, Py_ssize_t stride):
+    """Convolution forward: im2col of a band of output rows into a small buffer, then one GEMM writing NCHW output.
+
+    x (N, C, H, W), w (F, C, KH, KW), b (F,), all C-contiguous and of one dtype. Returns out (N, F, Ho, Wo).
+    The buffer holds the columns of a few output rows of one image (C*KH*KW, rows*Wo), small enough to stay in the
+    core's cache between the copy and the product.
+    """
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t F = w.shape[0], KH = w.shape[2], KW = w.shape[3]
+    cdef Py_ssize_t Ho = _out_size(H, KH, pad, stride, "kh")
+    cdef Py_ssize_t Wo = _out_size(W, KW, pad, stride, "kw")
+    cdef Py_ssize_t K = C * KH * KW, P = Ho * Wo, n, f, p, t, oh0, oh1
+    cdef Py_ssize_t R = _band_rows(K, Wo, Ho, sizeof(floating))
+    cdef int nt = openmp_threads() if N > 1 else 1
+    dtype = np.float32 if floating is float else np.float64
+    out = np.empty((N, F, Ho, Wo), dtype=dtype)
+    bufs = np.empty((nt, K, R * Wo), dtype=dtype)
+    cdef floating[:, :, ::1] ov = out.reshape(N, F, P)
+    cdef floating[:, :, ::1] bv = bufs
+    cdef floating one = 1
+    for n in prange(N, nogil=True, schedule="static", num_threads=nt):
+        t = threadid()
+        for f in range(F):
+            for p in range(P):
+                ov[n, f, p] = b[f]
+        oh0 = 0
+        while oh0 < Ho:
+            oh1 = oh0 + R
+            if oh1 > Ho:
+                oh1 = Ho
+            _im2col_rows(x[n], &bv[t, 0, 0], R * Wo, KH, KW, pad, stride, Wo, oh0, oh1)
+            # out[n][:, band] (F, rows*Wo) += w (F, K) @ cols (K, rows*Wo)
+            _gemm(False, False, <int>F, <int>((oh1 - oh0) * Wo), <int>K, one, <floating *>&w[0, 0, 0, 0], <int>K,
+                  &bv[t, 0, 0], <int>(R * Wo), one, &ov[n, 0, oh0 * Wo], <int>P)
+            oh0 = oh1
+    return out
+
+
+def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1] x,
+                  const floating[:, :, :, ::1] w, Py_ssize_t pad, Py_ssize_t stride):
+    """Convolution backward, one band of output rows of one image at a time: rebuild the band's columns,
+    accumulate dw += dout_band @ cols^T, then dcols = w^T @ dout_band, scattered back into dx with col2im.
+    Returns dx, dw, db in the dtype of the inputs."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t F = w.shape[0], KH = w.shape[2], KW = w.shape[3]
+    cdef Py_ssize_t Ho = _out_size(H, KH, pad, stride, "kh")
+    cdef Py_ssize_t Wo = _out_size(W, KW, pad, stride, "kw")
+    cdef Py_ssize_t K = C * KH * KW, P = Ho * Wo, n, t, oh0, oh1, cnt
+    cdef Py_ssize_t R = _band_rows(K, Wo, Ho, sizeof(floating))
+    if dout.shape[0] != N or dout.shape[1] != F or dout.shape[2] != Ho or dout.shape[3] != Wo:
+        raise ValueError(f"dout has shape {tuple(dout.shape)[:4]}, expected {(N, F, Ho, Wo)}")
+    cdef int nt = openmp_threads() if N > 1 else 1
+    dtype = np.float32 if floating is float else np.float64
+    dx = np.zeros((N, C, H, W), dtype=dtype)
+    dws = np.zeros((nt, F, K), dtype=dtype)
+    bufs = np.empty((nt, K, R * Wo), dtype=dtype)
+    cdef floating[:, :, :, ::1] dxv = dx
+    cdef floating[:, :, ::1] dwv = dws
+    cdef floating[:, :, ::1] bv = bufs
+    cdef floating one = 1, zero = 0
+    for n in prange(N, nogil=True, schedule="static", num_threads=nt):
+        t = threadid()
+        oh0 = 0
+        while oh0 < Ho:
+            oh1 = oh0 + R
+            if oh1 > Ho:
+                oh1 = Ho
+            cnt = (oh1 - oh0) * Wo
+            _im2col_rows(x[n], &bv[t, 0, 0], R * Wo, KH, KW, pad, stride, Wo, oh0, oh1)
+            # dw (F, K) += dout_band (F, cnt) @ cols^T (cnt, K)
+            _gemm(False, True, <int>F, <int>K, <int>cnt, one, <floating *>&dout[n, 0, 0, 0] + oh0 * Wo, <int>P,
+                  &bv[t, 0, 0], <int>(R * Wo), one, &dwv[t, 0, 0], <int>K)
+            # dcols (K, cnt) = w^T (K, F) @ dout_band (F, cnt), written over the columns
+            _gemm(True, False, <int>K, <int>cnt, <int>F, one, <floating *>&w[0, 0, 0, 0], <int>K,
+                  <floating *>&dout[n, 0, 0, 0] + oh0 * Wo, <int>P, zero, &bv[t, 0, 0], <int>(R * Wo))
+            _col2im_rows(&bv[t, 0, 0], R * Wo, dxv[n], KH, KW, pad, stride, Wo, oh0, oh1)
+            oh0 = oh1
+    dw = dws[0] if nt == 1 else dws.sum(axis=0)
+    return dx, dw.reshape(F, C, KH, KW), np.asarray(dout).sum(axis=(0, 2, 3))
+
+
+def max_pool_forward(const floating[:, :, :, ::1] x, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t stride):
+    """Max pooling over (ph, pw) windows with the given stride (no padding), recording where each maximum was.
+
+    Returns out (N, C, Ho, Wo) and argmax (N, C, Ho, Wo) int32: the flat index h*W + w, within its (H, W) plane,
+    of the first maximal input of each window (row-major scan), which is where the backward pass sends the gradient.
+    """
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t Ho = _out_size(H, ph, 0, stride, "pool_height")
+    cdef Py_ssize_t Wo = _out_size(W, pw, 0, stride, "pool_width")
+    cdef Py_ssize_t NC = N * C, q, oh, ow, i, j, h0, w0, best_i
+    cdef floating best, v
+    dtype = np.float32 if floating is float else np.float64
+    out = np.empty((N, C, Ho, Wo), dtype=dtype)
+    arg = np.empty((N, C, Ho, Wo), dtype=np.int32)
+    cdef const floating[:, :, ::1] xv = np.asarray(x).reshape(NC, H, W)
+    cdef floating[:, :, ::1] ov = out.reshape(NC, Ho, Wo)
+    cdef int[:, :, ::1] av = arg.reshape(NC, Ho, Wo)
+    cdef floating a, bb, c, d
+    cdef int ia
+    for q in prange(NC, nogil=True, schedule="static"):
+        if ph == 2 and pw == 2 and stride == 2:
+            for oh in range(Ho):
+                h0 = 2 * oh
+                for ow in range(Wo):
+                    w0 = 2 * ow
+                    a = xv[q, h0, w0]; bb = xv[q, h0, w0 + 1]
+                    c = xv[q, h0 + 1, w0]; d = xv[q, h0 + 1, w0 + 1]
+                    best = a; ia = <int>(h0 * W + w0)
+                    if bb > best:
+                        best = bb; ia = <int>(h0 * W + w0 + 1)
+                    if c > best:
+                        best = c; ia = <int>((h0 + 1) * W + w0)
+                    if d > best:
+                        best = d; ia = <int>((h0 + 1) * W + w0 + 1)
+                    ov[q, oh, ow] = best
+                    av[q, oh, ow] = ia
+        else:
+            for oh in range(Ho):
+                h0 = oh * stride
+                for ow in range(Wo):
+                    w0 = ow * stride
+                    best = xv[q, h0, w0]; best_i = h0 * W + w0
+                    for i in range(ph):
+                        for j in range(pw):
+                            v = xv[q, h0 + i, w0 + j]
+                            if v > best:
+                                best = v; best_i = (h0 + i) * W + w0 + j
+                    ov[q, oh, ow] = best
+                    av[q, oh, ow] = <int>best_i
+    return out, arg
+
+
+def max_pool_backward(const floating[:, :, :, ::1] dout, const int[:, :, :, ::1] argmax, Py_ssize_t H, Py_ssize_t W):
+    """Send each upstream gradient to the input that won its window (adding up where windows overlap)."""
+    cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], Ho = dout.shape[2], Wo = dout.shape[3]
+    cdef Py_ssize_t NC = N * C, q, o, P = Ho * Wo
+    if argmax.shape[0] != N or argmax.shape[1] != C or argmax.shape[2] != Ho or argmax.shape[3] != Wo:
+        raise ValueError(f"dout has shape {tuple(dout.shape)[:4]} but the cached argmax has shape {tuple(argmax.shape)[:4]}")
+    dtype = np.float32 if floating is float else np.float64
+    dx = np.zeros((N, C, H, W), dtype=dtype)
+    cdef floating[:, ::1] dxv = dx.reshape(NC, H * W)
+    cdef const floating[:, ::1] dv = np.asarray(dout).reshape(NC, P)
+    cdef const int[:, ::1] av = np.asarray(argmax).reshape(NC, P)
+    for q in prange(NC, nogil=True, schedule="static"):
+        for o in range(P):
+            dxv[q, av[q, o]] += dv[q, o]
+    return dx
