@@ -16,6 +16,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -103,12 +104,18 @@ def _extract_into(
     return final
 
 # %% ../nbs/90_data.ipynb #ab16658d
-_IMAGE_EXTS = {'.jpg', '.jpeg', '.png'}
+_IMAGE_EXTS = ('.jpg', '.jpeg', '.png')
 _CACHE_VERSION = 1
+_DIGIT_RUNS = re.compile(r'(\d+)')
 
 def _natural_key(name: str):
     "Sort key that orders digit runs by value: img2 < img10."
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r'(\d+)', name)], name
+    stem, _, ext = name.rpartition('.')
+    if stem.isdecimal() and not _DIGIT_RUNS.search(ext):  # fast path for 0000.jpg ...: the same key as below
+        return ['', int(stem), '.' + ext.lower()], name
+    parts = _DIGIT_RUNS.split(name.lower())
+    parts[1::2] = map(int, parts[1::2])  # the digit runs, compared by value
+    return parts, name
 
 def _scan_image_folder(root: Path):
     "Sorted class names and the sorted list of (class, file name, size, mtime_ns) of every image."
@@ -116,7 +123,7 @@ def _scan_image_folder(root: Path):
     files = []
     for c in classes:
         entries = [e for e in os.scandir(root / c)
-                   if e.is_file() and not e.name.startswith('.') and os.path.splitext(e.name)[1].lower() in _IMAGE_EXTS]
+                   if e.name.lower().endswith(_IMAGE_EXTS) and not e.name.startswith('.') and e.is_file()]
         for e in sorted(entries, key=lambda e: _natural_key(e.name)):
             st = e.stat()
             files.append((c, e.name, st.st_size, st.st_mtime_ns))
@@ -205,7 +212,7 @@ def load_image_folder(
     return X, y, list(classes)
 
 # %% ../nbs/90_data.ipynb #8acd872f
-def _find_upwards(rel: str, starts) -> Path:
+def _find_upwards(rel: str, starts) -> Optional[Path]:
     "The first `d / rel` that is a file, for d in each start folder and its parents; None if there is none."
     seen = set()
     for start in starts:
@@ -339,7 +346,9 @@ def _fetch(url, f, md5, progress, chunk_size=1 << 20, timeout=60) -> None:
     "Stream `url` into the open file `f`, checking its length and md5."
     from tqdm import tqdm
     digest = hashlib.md5()
-    with urllib.request.urlopen(url, timeout=timeout) as r:
+    try: r = urllib.request.urlopen(url, timeout=timeout)
+    except urllib.error.URLError as e: raise OSError(f"could not download {url}: {getattr(e, 'reason', e)}") from e
+    with r:
         size = r.headers.get('Content-Length')
         total = int(size) if size and size.isdigit() else None
         with tqdm(total=total, unit='B', unit_scale=True, unit_divisor=1024, desc=url.rsplit('/', 1)[-1],
