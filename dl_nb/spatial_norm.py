@@ -5,15 +5,18 @@
 # %% auto #0
 __all__ = ['spatial_batchnorm_forward', 'spatial_batchnorm_backward', 'spatial_groupnorm_forward', 'spatial_groupnorm_backward',
            'conv_bn_relu_forward', 'conv_bn_relu_backward', 'conv_bn_relu_pool_forward', 'conv_bn_relu_pool_backward',
-           'conv_gn_relu_forward', 'conv_gn_relu_backward', 'conv_gn_relu_pool_forward', 'conv_gn_relu_pool_backward']
+           'conv_gn_relu_forward', 'conv_gn_relu_backward', 'conv_gn_relu_pool_forward', 'conv_gn_relu_pool_backward',
+           'ThreeLayerConvNormNet']
 
-# %% ../nbs/06_spatial_norm.ipynb #9303d23c
+# %% ../nbs/06_spatial_norm.ipynb #80872cbc
 import numpy as np
-from .layers import affine_forward, affine_backward, relu_forward, relu_backward, softmax_loss
-from .conv import (conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast,
-                        conv_relu_pool_forward, conv_relu_pool_backward)
+from .layers import affine_forward, affine_backward, affine_relu_forward, affine_relu_backward
+from .layers import relu_forward, relu_backward, softmax_loss
+from .norm import affine_norm_relu_forward, affine_norm_relu_backward
+from .conv import conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast
+from .conv import conv_relu_pool_forward, conv_relu_pool_backward
 
-# %% ../nbs/06_spatial_norm.ipynb #b2c04d01
+# %% ../nbs/06_spatial_norm.ipynb #810d49bb
 def _as_float(x, fn):
     "x as a float ndarray (integers become float64); float32 stays float32."
     x = np.asarray(x)
@@ -78,7 +81,7 @@ def spatial_batchnorm_forward(
         raise ValueError(f"{fn}: bn_param['mode'] must be 'train' or 'test', got {mode!r}")
     return out.reshape(N, C, H, W), cache
 
-# %% ../nbs/06_spatial_norm.ipynb #8736c61d
+# %% ../nbs/06_spatial_norm.ipynb #e8071628
 def spatial_batchnorm_backward(
     dout: np.ndarray, # upstream gradient, shape (N, C, H, W)
     cache: tuple,     # from spatial_batchnorm_forward
@@ -106,7 +109,7 @@ def spatial_batchnorm_backward(
     dx *= (g * inv_std)[:, None]
     return dx.reshape(shape), dgamma, dbeta
 
-# %% ../nbs/06_spatial_norm.ipynb #0dd814bb
+# %% ../nbs/06_spatial_norm.ipynb #2fed8685
 def spatial_groupnorm_forward(
     x: np.ndarray,     # input, shape (N, C, H, W)
     gamma: np.ndarray, # scale, shape (1, C, 1, 1)
@@ -139,7 +142,7 @@ def spatial_groupnorm_forward(
     out += b
     return out.reshape(N, C, H, W), (xhat, g, inv_std, G, x.shape)
 
-# %% ../nbs/06_spatial_norm.ipynb #4903f58b
+# %% ../nbs/06_spatial_norm.ipynb #10ab4b65
 def spatial_groupnorm_backward(
     dout: np.ndarray, # upstream gradient, shape (N, C, H, W)
     cache: tuple,     # from spatial_groupnorm_forward
@@ -163,7 +166,7 @@ def spatial_groupnorm_backward(
     dx *= inv_std[:, :, None]
     return dx.reshape(shape), dgamma, dbeta
 
-# %% ../nbs/06_spatial_norm.ipynb #c3dcb9b7
+# %% ../nbs/06_spatial_norm.ipynb #fec9a957
 def conv_bn_relu_forward(
     x: np.ndarray,     # input, shape (N, C, H, W)
     w: np.ndarray,     # filters, shape (F, C, HH, WW)
@@ -179,7 +182,7 @@ def conv_bn_relu_forward(
     out, relu_cache = relu_forward(an)
     return out, (conv_cache, bn_cache, relu_cache)
 
-# %% ../nbs/06_spatial_norm.ipynb #fc2cdaaf
+# %% ../nbs/06_spatial_norm.ipynb #08e96239
 def conv_bn_relu_backward(
     dout: np.ndarray, # upstream gradient, shape (N, F, Ho, Wo)
     cache: tuple,     # from conv_bn_relu_forward
@@ -190,7 +193,7 @@ def conv_bn_relu_backward(
     dx, dw, db = conv_backward_fast(dan, conv_cache)
     return dx, dw, db, dgamma, dbeta
 
-# %% ../nbs/06_spatial_norm.ipynb #6e48f170
+# %% ../nbs/06_spatial_norm.ipynb #51099001
 def conv_bn_relu_pool_forward(
     x: np.ndarray,     # input, shape (N, C, H, W)
     w: np.ndarray,     # filters, shape (F, C, HH, WW)
@@ -206,7 +209,7 @@ def conv_bn_relu_pool_forward(
     out, pool_cache = max_pool_forward_fast(r, pool_param)
     return out, (cbr_cache, pool_cache)
 
-# %% ../nbs/06_spatial_norm.ipynb #277a1626
+# %% ../nbs/06_spatial_norm.ipynb #828b7d4e
 def conv_bn_relu_pool_backward(
     dout: np.ndarray, # upstream gradient, shape of the pooled output
     cache: tuple,     # from conv_bn_relu_pool_forward
@@ -215,7 +218,7 @@ def conv_bn_relu_pool_backward(
     cbr_cache, pool_cache = cache
     return conv_bn_relu_backward(max_pool_backward_fast(dout, pool_cache), cbr_cache)
 
-# %% ../nbs/06_spatial_norm.ipynb #7b308148
+# %% ../nbs/06_spatial_norm.ipynb #48893523
 def conv_gn_relu_forward(
     x: np.ndarray,     # input, shape (N, C, H, W)
     w: np.ndarray,     # filters, shape (F, C, HH, WW)
@@ -232,7 +235,7 @@ def conv_gn_relu_forward(
     out, relu_cache = relu_forward(an)
     return out, (conv_cache, gn_cache, relu_cache)
 
-# %% ../nbs/06_spatial_norm.ipynb #c8361497
+# %% ../nbs/06_spatial_norm.ipynb #df9dc4bc
 def conv_gn_relu_backward(
     dout: np.ndarray, # upstream gradient, shape (N, F, Ho, Wo)
     cache: tuple,     # from conv_gn_relu_forward
@@ -243,7 +246,7 @@ def conv_gn_relu_backward(
     dx, dw, db = conv_backward_fast(dan, conv_cache)
     return dx, dw, db, dgamma, dbeta
 
-# %% ../nbs/06_spatial_norm.ipynb #89f87b7a
+# %% ../nbs/06_spatial_norm.ipynb #5e63e6b5
 def conv_gn_relu_pool_forward(
     x: np.ndarray,     # input, shape (N, C, H, W)
     w: np.ndarray,     # filters, shape (F, C, HH, WW)
@@ -260,7 +263,7 @@ def conv_gn_relu_pool_forward(
     out, pool_cache = max_pool_forward_fast(r, pool_param)
     return out, (cgr_cache, pool_cache)
 
-# %% ../nbs/06_spatial_norm.ipynb #54bba6b3
+# %% ../nbs/06_spatial_norm.ipynb #8b91ef46
 def conv_gn_relu_pool_backward(
     dout: np.ndarray, # upstream gradient, shape of the pooled output
     cache: tuple,     # from conv_gn_relu_pool_forward
@@ -268,3 +271,90 @@ def conv_gn_relu_pool_backward(
     "Backward pass of `conv_gn_relu_pool_forward`."
     cgr_cache, pool_cache = cache
     return conv_gn_relu_backward(max_pool_backward_fast(dout, pool_cache), cgr_cache)
+
+# %% ../nbs/06_spatial_norm.ipynb #9ae8f6c5
+class ThreeLayerConvNormNet:
+    "conv - norm - relu - 2x2 max pool - affine - norm - relu - affine - softmax; batch, group or no norm."
+    def __init__(self,
+        input_dim: tuple=(3, 32, 32), # (C, H, W) of one input image
+        num_filters: int=32,          # F, number of conv filters
+        filter_size: int=7,           # odd filter size (padding (filter_size-1)//2 keeps H, W)
+        hidden_dim: int=100,          # units in the hidden affine layer
+        num_classes: int=10,          # number of scores
+        weight_scale: float=1e-3,     # standard deviation of the initial weights
+        reg: float=0.0,               # L2 strength: the loss adds 0.5*reg*sum(W**2) over W1, W2, W3
+        dtype=np.float32,             # dtype of parameters and computation (float64 for gradient checks)
+        normalization: str='batchnorm', # 'batchnorm', 'groupnorm' or None
+        G: int=8,                     # groups of the conv layer's group norm (a divisor of num_filters)
+    ):
+        C, H, W = input_dim
+        if normalization not in ('batchnorm', 'groupnorm', None):
+            raise ValueError(f"normalization must be 'batchnorm', 'groupnorm' or None, got {normalization!r}")
+        if filter_size % 2 == 0:
+            raise ValueError(f"filter_size must be odd so that padding keeps the size, got {filter_size}")
+        if H % 2 or W % 2:
+            raise ValueError(f"the 2x2 pooling needs even H and W, got input_dim {input_dim}")
+        if normalization == 'groupnorm' and num_filters % G:
+            raise ValueError(f"num_filters={num_filters} is not divisible by G={G}")
+        self.normalization, self.G, self.reg, self.dtype = normalization, G, reg, dtype
+        F, D = num_filters, num_filters * (H // 2) * (W // 2)
+        p = {'W1': weight_scale * np.random.randn(F, C, filter_size, filter_size), 'b1': np.zeros(F),
+             'W2': weight_scale * np.random.randn(D, hidden_dim), 'b2': np.zeros(hidden_dim),
+             'W3': weight_scale * np.random.randn(hidden_dim, num_classes), 'b3': np.zeros(num_classes)}
+        if normalization is not None:
+            conv_shape = (F,) if normalization == 'batchnorm' else (1, F, 1, 1)
+            p.update(gamma1=np.ones(conv_shape), beta1=np.zeros(conv_shape),
+                     gamma2=np.ones(hidden_dim), beta2=np.zeros(hidden_dim))
+        self.params = {k: v.astype(dtype) for k, v in p.items()}
+        self.conv_param = {'stride': 1, 'pad': (filter_size - 1) // 2}
+        self.pool_param = {'pool_height': 2, 'pool_width': 2, 'stride': 2}
+        # one param dict per normalisation layer; batch norm's running averages start at mean 0 and
+        # variance 1, so that scoring an untrained model (test mode) leaves the activations as they are
+        self.bn_params = [{'mode': 'train'}, {'mode': 'train'}]
+        if normalization == 'batchnorm':
+            for q, n in zip(self.bn_params, (F, hidden_dim)):
+                q.update(running_mean=np.zeros(n, dtype), running_var=np.ones(n, dtype))
+
+    def loss(self,
+        X: np.ndarray,       # images, shape (N, C, H, W)
+        y: np.ndarray=None,  # labels, shape (N,); None asks for scores only (and test-mode batch norm)
+    ): # scores of shape (N, num_classes) if y is None, else (loss, grads) with grads keyed like params
+        "Class scores, or the softmax loss with L2 regularisation and its gradients."
+        p, norm = self.params, self.normalization
+        X = np.asarray(X, dtype=self.dtype)
+        for q in self.bn_params: q['mode'] = 'test' if y is None else 'train'
+        cp, pp = self.conv_param, self.pool_param
+        if norm == 'batchnorm':
+            h1, c1 = conv_bn_relu_pool_forward(X, p['W1'], p['b1'], p['gamma1'], p['beta1'], cp, pp,
+                                               self.bn_params[0])
+        elif norm == 'groupnorm':
+            h1, c1 = conv_gn_relu_pool_forward(X, p['W1'], p['b1'], p['gamma1'], p['beta1'], cp, pp,
+                                               self.G, self.bn_params[0])
+        else:
+            h1, c1 = conv_relu_pool_forward(X, p['W1'], p['b1'], cp, pp)
+        if norm is None:
+            h2, c2 = affine_relu_forward(h1, p['W2'], p['b2'])
+        else:                                  # chapter 04's sandwich: batch norm, or layer norm with group norm
+            h2, c2 = affine_norm_relu_forward(h1, p['W2'], p['b2'], p['gamma2'], p['beta2'], self.bn_params[1],
+                                              'batchnorm' if norm == 'batchnorm' else 'layernorm')
+        scores, c3 = affine_forward(h2, p['W3'], p['b3'])
+        if y is None:
+            return scores
+
+        loss, dscores = softmax_loss(scores, y)
+        grads = {}
+        dh2, grads['W3'], grads['b3'] = affine_backward(dscores, c3)
+        if norm is None:
+            dh1, grads['W2'], grads['b2'] = affine_relu_backward(dh2, c2)
+        else:
+            dh1, grads['W2'], grads['b2'], grads['gamma2'], grads['beta2'] = affine_norm_relu_backward(dh2, c2)
+        if norm == 'batchnorm':
+            _, grads['W1'], grads['b1'], grads['gamma1'], grads['beta1'] = conv_bn_relu_pool_backward(dh1, c1)
+        elif norm == 'groupnorm':
+            _, grads['W1'], grads['b1'], grads['gamma1'], grads['beta1'] = conv_gn_relu_pool_backward(dh1, c1)
+        else:
+            _, grads['W1'], grads['b1'] = conv_relu_pool_backward(dh1, c1)
+        for k in ('W1', 'W2', 'W3'):
+            loss += 0.5 * self.reg * float(np.sum(p[k] * p[k]))
+            grads[k] = grads[k] + self.reg * p[k]
+        return loss, {k: g.astype(self.dtype, copy=False) for k, g in grads.items()}
