@@ -167,6 +167,13 @@ def spatial_groupnorm_backward(
     return dx.reshape(shape), dgamma, dbeta
 
 # %% ../nbs/06_spatial_norm.ipynb #fec9a957
+def _conv_norm_relu_forward(x, w, b, conv_param, norm_forward, *norm_args):
+    "Convolution, the normalisation `norm_forward(a, *norm_args)`, ReLU; the cache keeps all three caches."
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    an, norm_cache = norm_forward(a, *norm_args)
+    out, relu_cache = relu_forward(an)
+    return out, (conv_cache, norm_cache, relu_cache)
+
 def conv_bn_relu_forward(
     x: np.ndarray,     # input, shape (N, C, H, W)
     w: np.ndarray,     # filters, shape (F, C, HH, WW)
@@ -177,21 +184,22 @@ def conv_bn_relu_forward(
     bn_param: dict,    # as for spatial_batchnorm_forward
 ) -> tuple: # out of shape (N, F, Ho, Wo) and the cache (conv_cache, bn_cache, relu_cache)
     "Fast convolution, spatial batch norm, ReLU."
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    an, bn_cache = spatial_batchnorm_forward(a, gamma, beta, bn_param)
-    out, relu_cache = relu_forward(an)
-    return out, (conv_cache, bn_cache, relu_cache)
+    return _conv_norm_relu_forward(x, w, b, conv_param, spatial_batchnorm_forward, gamma, beta, bn_param)
 
 # %% ../nbs/06_spatial_norm.ipynb #08e96239
+def _conv_norm_relu_backward(dout, cache, norm_backward):
+    "Backward pass of `_conv_norm_relu_forward`, given the normalisation's backward pass."
+    conv_cache, norm_cache, relu_cache = cache
+    dan, dgamma, dbeta = norm_backward(relu_backward(dout, relu_cache), norm_cache)
+    dx, dw, db = conv_backward_fast(dan, conv_cache)
+    return dx, dw, db, dgamma, dbeta
+
 def conv_bn_relu_backward(
     dout: np.ndarray, # upstream gradient, shape (N, F, Ho, Wo)
     cache: tuple,     # from conv_bn_relu_forward
 ) -> tuple: # dx, dw, db, dgamma, dbeta
     "Backward pass of `conv_bn_relu_forward`."
-    conv_cache, bn_cache, relu_cache = cache
-    dan, dgamma, dbeta = spatial_batchnorm_backward(relu_backward(dout, relu_cache), bn_cache)
-    dx, dw, db = conv_backward_fast(dan, conv_cache)
-    return dx, dw, db, dgamma, dbeta
+    return _conv_norm_relu_backward(dout, cache, spatial_batchnorm_backward)
 
 # %% ../nbs/06_spatial_norm.ipynb #51099001
 def conv_bn_relu_pool_forward(
@@ -230,10 +238,7 @@ def conv_gn_relu_forward(
     gn_param: dict,    # as for spatial_groupnorm_forward
 ) -> tuple: # out of shape (N, F, Ho, Wo) and the cache (conv_cache, gn_cache, relu_cache)
     "Fast convolution, spatial group norm, ReLU."
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    an, gn_cache = spatial_groupnorm_forward(a, gamma, beta, G, gn_param)
-    out, relu_cache = relu_forward(an)
-    return out, (conv_cache, gn_cache, relu_cache)
+    return _conv_norm_relu_forward(x, w, b, conv_param, spatial_groupnorm_forward, gamma, beta, G, gn_param)
 
 # %% ../nbs/06_spatial_norm.ipynb #df9dc4bc
 def conv_gn_relu_backward(
@@ -241,10 +246,7 @@ def conv_gn_relu_backward(
     cache: tuple,     # from conv_gn_relu_forward
 ) -> tuple: # dx, dw, db, dgamma, dbeta
     "Backward pass of `conv_gn_relu_forward`."
-    conv_cache, gn_cache, relu_cache = cache
-    dan, dgamma, dbeta = spatial_groupnorm_backward(relu_backward(dout, relu_cache), gn_cache)
-    dx, dw, db = conv_backward_fast(dan, conv_cache)
-    return dx, dw, db, dgamma, dbeta
+    return _conv_norm_relu_backward(dout, cache, spatial_groupnorm_backward)
 
 # %% ../nbs/06_spatial_norm.ipynb #5e63e6b5
 def conv_gn_relu_pool_forward(
