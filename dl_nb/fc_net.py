@@ -54,7 +54,11 @@ class FullyConnectedNet:
             self.dropout_param = {'mode': 'train', 'p': dropout_keep_ratio}
             if seed is not None: self.dropout_param['seed'] = seed
         # one parameter dict per normalised layer: running statistics for batchnorm, just eps for layernorm
+        # (batchnorm's averages start at mean 0, variance 1, so the untrained net can already predict in test mode)
         self.bn_params = [{'mode': 'train'} for _ in range(self.num_layers - 1)] if normalization else []
+        if normalization == 'batchnorm':
+            for p, d in zip(self.bn_params, hidden_dims):
+                p['running_mean'], p['running_var'] = np.zeros(d, dtype=dtype), np.ones(d, dtype=dtype)
 
     def loss(self,
              X: np.ndarray,      # minibatch, shape (N, d_1, ..., d_k) with d_1*...*d_k = input_dim

@@ -73,6 +73,9 @@ def batchnorm_forward(
     mode = _check_mode(bn_param, 'batchnorm_forward', 'bn_param')
     eps, momentum = bn_param.get('eps', 1e-5), bn_param.get('momentum', 0.9)
     D = x.shape[1]
+    if mode == 'test' and ('running_mean' not in bn_param or 'running_var' not in bn_param):
+        raise ValueError("batchnorm_forward: test mode needs the running averages that training-mode passes "
+                         "accumulate, and bn_param has none: run the layer in 'train' mode first")
     running_mean = bn_param.get('running_mean', np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get('running_var', np.zeros(D, dtype=x.dtype))
     if np.shape(running_mean) != (D,) or np.shape(running_var) != (D,):
