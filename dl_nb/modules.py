@@ -209,7 +209,8 @@ class BatchNorm(Module):
         D = _check_dim(num_features, 'num_features', 'BatchNorm')
         self.params[self._key('gamma')] = np.ones(D, dtype=dtype)
         self.params[self._key('beta')] = np.zeros(D, dtype=dtype)
-        self.bn_param = {'mode': 'train', 'eps': eps, 'momentum': momentum}
+        self.bn_param = {'mode': 'train', 'eps': eps, 'momentum': momentum,
+                         'running_mean': np.zeros(D, dtype=dtype), 'running_var': np.ones(D, dtype=dtype)}
 
     def forward(self,
                 x: np.ndarray,    # input, shape (N, D)
