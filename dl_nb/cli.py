@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['STRONG_CIFAR_EPOCHS', 'DEFAULTS', 'make_parser', 'main']
 
-# %% ../nbs/92_cli.ipynb #31d75131
+# %% ../nbs/92_cli.ipynb #da6d7c81
 import os
 import sys
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before any OpenMP runtime is loaded: see above
@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 import numpy as np
 
-# %% ../nbs/92_cli.ipynb #7fc1f7a0
+# %% ../nbs/92_cli.ipynb #4bf9e8e4
 STRONG_CIFAR_EPOCHS = 8
 
 DEFAULTS = {   # model -> (epochs on digits, epochs on natural images, batch size on digits, on natural images, peak lr)
@@ -34,7 +34,7 @@ def _training_defaults(model: str, data: str, image_size: int) -> dict:
     return {'epochs': ep_d if digits else ep_n, 'batch_size': bs_d if digits else bs_n, 'lr': lr,
             'crop_pad': (1 if digits else max(image_size // 8, 1)) if conv else 0, 'flip': not digits}
 
-# %% ../nbs/92_cli.ipynb #565551e2
+# %% ../nbs/92_cli.ipynb #26090b88
 class _Parser(argparse.ArgumentParser):
     "An ArgumentParser whose errors are one line with a pointer to --help, and which never prints a traceback."
     def error(self, message):
@@ -54,7 +54,7 @@ _nonneg_int = _number(int, 0, False, 'an integer >= 0')
 _pos_float = _number(float, 0.0, True, 'a positive number')
 _nonneg_float = _number(float, 0.0, False, 'a number >= 0')
 
-# %% ../nbs/92_cli.ipynb #532dd672
+# %% ../nbs/92_cli.ipynb #15aed8b0
 def make_parser() -> argparse.ArgumentParser: # the parser of the dl_nb command, with sub-commands train and evaluate
     "The argument parser of the `dl_nb` command."
     from dl_nb.training import MODEL_NAMES
@@ -95,7 +95,7 @@ def make_parser() -> argparse.ArgumentParser: # the parser of the dl_nb command,
     e.add_argument('--no-tta', action='store_true', help='do not add the scores of mirrored images')
     return p
 
-# %% ../nbs/92_cli.ipynb #e48dc42e
+# %% ../nbs/92_cli.ipynb #75662542
 def _machine_info() -> dict:
     from dl_nb.fast import openmp_threads
     info = {'cpu_count': os.cpu_count(), 'openmp_threads': openmp_threads(), 'platform': platform.platform(),
@@ -133,7 +133,7 @@ def _new_run_dir(data_name, model) -> Path:
         path = base.with_name(f'{base.name}-{k}')
     return path
 
-# %% ../nbs/92_cli.ipynb #0bf1a8d6
+# %% ../nbs/92_cli.ipynb #0619f46b
 def _evaluate_test(model, data, tta):
     "Accuracy with and without test-time flips, per-class accuracy and the confusion matrix on the test split."
     from dl_nb.training import predict_scores, confusion_matrix
@@ -144,7 +144,7 @@ def _evaluate_test(model, data, tta):
     cm = confusion_matrix(y, pred, len(data['class_names']))
     per_class = {name: float(cm[i, i] / max(cm[i].sum(), 1)) for i, name in enumerate(data['class_names'])}
     return {'test_acc': float(np.mean(pred == y)), 'test_acc_no_tta': float(np.mean(np.argmax(plain, axis=1) == y)),
-            'num_test': int(len(y)), 'per_class_acc': per_class}, cm, pred
+            'num_test': int(len(y)), 'per_class_acc': per_class, 'confusion_matrix': cm.tolist()}, cm, pred
 
 def _save_figures(out, history, cm, class_names, title):
     if 'matplotlib.pyplot' not in sys.modules:   # a command-line run: draw without a display
@@ -160,7 +160,7 @@ def _save_figures(out, history, cm, class_names, title):
         fig = plot_confusion_matrix(cm, class_names, title=title)
         fig.savefig(out / 'confusion.png', dpi=100); plt.close(fig)
 
-# %% ../nbs/92_cli.ipynb #24eb225c
+# %% ../nbs/92_cli.ipynb #fe19d219
 def _train(a) -> int:
     from dl_nb import training as tr
     t_start, wall0 = time.monotonic(), time.time()
@@ -269,7 +269,7 @@ def _train(a) -> int:
           f"wrote {out}/best.npz, last.npz, run.json, curves.png, confusion.png")
     return 0
 
-# %% ../nbs/92_cli.ipynb #430dba3e
+# %% ../nbs/92_cli.ipynb #0518e096
 def _evaluate(a) -> int:
     from dl_nb import training as tr
     model, meta, _ = tr.load_checkpoint(a.checkpoint)
@@ -298,7 +298,7 @@ def _evaluate(a) -> int:
     print(f"confusion matrix: {out / 'confusion.png'}")
     return 0
 
-# %% ../nbs/92_cli.ipynb #51707fa2
+# %% ../nbs/92_cli.ipynb #b56a1cef
 def main(
     argv: list=None,  # the arguments after the program name (None: sys.argv[1:])
 ) -> int: # exit status: 0 success, 1 error, 2 usage error, 130 interrupted
@@ -318,7 +318,7 @@ def main(
         print(f"dl_nb {a.command}: error: {msg}{hint}", file=sys.stderr)
         return 1
 
-# %% ../nbs/92_cli.ipynb #ae85c203
+# %% ../nbs/92_cli.ipynb #131ac8c2
 #| eval: false
 if __name__ == '__main__':
     sys.exit(main())
