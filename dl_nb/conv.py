@@ -165,8 +165,9 @@ def conv_forward_fast(
 
 # %% ../nbs/05_conv.ipynb #df9ca811
 def conv_backward_fast(
-    dout: np.ndarray, # upstream gradient, shape (N, F, Ho, Wo)
-    cache: tuple,     # (x, w, b, conv_param) from conv_forward_fast
+    dout: np.ndarray,     # upstream gradient, shape (N, F, Ho, Wo)
+    cache: tuple,         # (x, w, b, conv_param) from conv_forward_fast
+    need_dx: bool=True,   # False skips the input gradient (returned as None), e.g. for a network's first layer
 ) -> tuple: # dx (N, C, H, W), dw (F, C, HH, WW), db (F,), in the dtype of x
     "Backward pass of `conv_forward_fast` (compiled): per-image im2col, two matrix products and col2im."
     x, w, b, conv_param = cache
@@ -176,7 +177,7 @@ def conv_backward_fast(
     expected = (x.shape[0], w.shape[0], Ho, Wo)
     if dout.shape != expected:
         raise ValueError(f"conv_backward_fast: dout has shape {dout.shape}, expected {expected}")
-    return _k.conv_backward(np.ascontiguousarray(dout, dtype=x.dtype), x, w, p, s)
+    return _k.conv_backward(np.ascontiguousarray(dout, dtype=x.dtype), x, w, p, s, need_dx)
 
 # %% ../nbs/05_conv.ipynb #8d558d33
 def max_pool_forward_fast(
@@ -229,21 +230,23 @@ def conv_relu_pool_forward(
     b: np.ndarray,     # biases, shape (F,)
     conv_param: dict,  # 'stride' and 'pad'
     pool_param: dict,  # 'pool_height', 'pool_width' and 'stride'
-) -> tuple: # pooled output and the cache (conv_cache, relu_cache, pool_cache)
-    "Fast convolution, ReLU and fast max pooling."
+) -> tuple: # pooled output and the cache (conv_cache, pool_cache, relu_cache)
+    "Fast convolution, ReLU and fast max pooling (computed as conv, pool, ReLU: the same function, less work)."
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    r, relu_cache = relu_forward(a)
-    out, pool_cache = max_pool_forward_fast(r, pool_param)
-    return out, (conv_cache, relu_cache, pool_cache)
+    m, pool_cache = max_pool_forward_fast(a, pool_param)
+    out, relu_cache = relu_forward(m)
+    return out, (conv_cache, pool_cache, relu_cache)
 
 # %% ../nbs/05_conv.ipynb #ce84e89f
 def conv_relu_pool_backward(
     dout: np.ndarray, # upstream gradient, shape of the pooled output
     cache: tuple,     # from conv_relu_pool_forward
+    need_dx: bool=True, # False skips the input gradient (returned as None)
 ) -> tuple: # dx, dw, db
     "Backward pass of `conv_relu_pool_forward`."
-    conv_cache, relu_cache, pool_cache = cache
-    return conv_backward_fast(relu_backward(max_pool_backward_fast(dout, pool_cache), relu_cache), conv_cache)
+    conv_cache, pool_cache, relu_cache = cache
+    da = max_pool_backward_fast(relu_backward(dout, relu_cache), pool_cache)
+    return conv_backward_fast(da, conv_cache, need_dx)
 
 # %% ../nbs/05_conv.ipynb #777a3b2e
 class ThreeLayerConvNet:
@@ -286,7 +289,7 @@ class ThreeLayerConvNet:
         grads = {}
         dh2, grads['W3'], grads['b3'] = affine_backward(dscores, cache3)
         dh1, grads['W2'], grads['b2'] = affine_relu_backward(dh2, cache2)
-        _, grads['W1'], grads['b1'] = conv_relu_pool_backward(dh1, cache1)
+        _, grads['W1'], grads['b1'] = conv_relu_pool_backward(dh1, cache1, need_dx=False)  # images need no gradient
         for k in ('W1', 'W2', 'W3'):
             loss += 0.5 * self.reg * float(np.sum(p[k] * p[k]))
             grads[k] += self.reg * p[k]
@@ -342,8 +345,8 @@ class ConvNet:
         grads = {}
         dh, grads[f'W{L + 2}'], grads[f'b{L + 2}'] = affine_backward(dscores, cache_out)
         dh, grads[f'W{L + 1}'], grads[f'b{L + 1}'] = affine_relu_backward(dh, cache_fc)
-        for i in range(L, 0, -1):
-            dh, grads[f'W{i}'], grads[f'b{i}'] = conv_relu_pool_backward(dh, caches[i - 1])
+        for i in range(L, 0, -1):   # the first layer skips the gradient of the images
+            dh, grads[f'W{i}'], grads[f'b{i}'] = conv_relu_pool_backward(dh, caches[i - 1], need_dx=i > 1)
         for k in p:
             if k[0] == 'W':
                 loss += 0.5 * self.reg * float(np.sum(p[k] * p[k]))

@@ -8,7 +8,7 @@ __all__ = ['MODEL_NAMES', 'strong_net_flops', 'spatial_batchnorm_relu_forward', 
            'build_model', 'model_arrays', 'save_checkpoint', 'load_checkpoint', 'predict_scores', 'Trainer',
            'confusion_matrix', 'plot_confusion_matrix']
 
-# %% ../nbs/08_cifar10_cnn.ipynb #e9d23abe
+# %% ../nbs/08_cifar10_cnn.ipynb #aa1161b5
 import json
 import os
 import time
@@ -18,7 +18,7 @@ from .layers import affine_forward, affine_backward, softmax_loss
 from .conv import conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast
 from .fast import fused as _fk
 
-# %% ../nbs/08_cifar10_cnn.ipynb #20e88d3d
+# %% ../nbs/08_cifar10_cnn.ipynb #cbc2f66f
 def strong_net_flops(
     widths: tuple=(32, 64, 128),     # channels of the three blocks
     input_dim: tuple=(3, 32, 32),    # shape (C, H, W) of one image
@@ -36,7 +36,7 @@ def strong_net_flops(
     flops[f'classifier {c}->{num_classes}'] = 2 * c * num_classes
     return flops
 
-# %% ../nbs/08_cifar10_cnn.ipynb #4af259e1
+# %% ../nbs/08_cifar10_cnn.ipynb #f42ab656
 def _bn_operands(x, gamma, beta, fn):
     "x as a C-contiguous float32/float64 (N, C, H, W) array, gamma and beta as (C,) arrays of its dtype."
     x = np.asarray(x)
@@ -84,7 +84,7 @@ def spatial_batchnorm_relu_forward(
         raise ValueError(f"{fn}: bn_param['mode'] must be 'train' or 'test', got {mode!r}")
     return out, (x, out, gamma, mean, inv_std, mode == 'train')
 
-# %% ../nbs/08_cifar10_cnn.ipynb #0b090284
+# %% ../nbs/08_cifar10_cnn.ipynb #f4506e52
 def spatial_batchnorm_relu_backward(
     dout: np.ndarray, # upstream gradient, shape (N, C, H, W)
     cache: tuple,     # from spatial_batchnorm_relu_forward
@@ -96,7 +96,7 @@ def spatial_batchnorm_relu_backward(
         raise ValueError(f"spatial_batchnorm_relu_backward: dout has shape {dout.shape}, expected {x.shape}")
     return _fk.bn_relu_backward(np.ascontiguousarray(dout, dtype=x.dtype), x, out, gamma, mean, inv_std, train)
 
-# %% ../nbs/08_cifar10_cnn.ipynb #9c222078
+# %% ../nbs/08_cifar10_cnn.ipynb #7847b8fb
 def softmax_loss_smoothed(
     x: np.ndarray,         # class scores, shape (N, C)
     y: np.ndarray,         # integer labels, shape (N,), with 0 <= y[i] < C
@@ -117,7 +117,7 @@ def softmax_loss_smoothed(
     dx -= smoothing / (C * N)
     return float(loss), dx
 
-# %% ../nbs/08_cifar10_cnn.ipynb #c2d3070e
+# %% ../nbs/08_cifar10_cnn.ipynb #8401dd1f
 class StrongNet:
     "Stem conv-BN-ReLU, three blocks [conv, 2x2 max pool, BN-ReLU, conv, BN-ReLU], global max pool, scaled linear classifier."
     def __init__(self,
@@ -200,7 +200,7 @@ class StrongNet:
                 grads[k] += self.reg * w
         return loss, grads
 
-# %% ../nbs/08_cifar10_cnn.ipynb #179c1ae4
+# %% ../nbs/08_cifar10_cnn.ipynb #5375c7ce
 def random_crop_flip(
     X: np.ndarray,     # batch of images, shape (N, C, H, W), float32 or float64
     pad: int=4,        # reflect-pad by this many pixels, then crop H x W at a random offset (0: no cropping)
@@ -221,7 +221,7 @@ def random_crop_flip(
     flips = (rng.random(N) < 0.5) if flip else np.zeros(N, bool)
     return _fk.crop_flip(np.ascontiguousarray(X), dy, dx, flips.astype(np.uint8), int(pad))
 
-# %% ../nbs/08_cifar10_cnn.ipynb #0a5cfe54
+# %% ../nbs/08_cifar10_cnn.ipynb #8f163271
 def sgd_nesterov(
     w: np.ndarray,      # parameter, any shape (updated in place)
     dw: np.ndarray,     # its gradient (including any weight decay), same shape
@@ -242,7 +242,7 @@ def sgd_nesterov(
     w -= (lr * (dw + mu * v)).astype(w.dtype, copy=False)
     return w, config
 
-# %% ../nbs/08_cifar10_cnn.ipynb #04c52624
+# %% ../nbs/08_cifar10_cnn.ipynb #5fada481
 def lr_at(
     step: int,                # the step about to be taken, 0 <= step < total_steps
     total_steps: int,         # number of steps of the whole run
@@ -263,7 +263,7 @@ def lr_at(
     r = (f - warmup) / (1 - warmup)          # 0 -> 1 over the rest of the run
     return float(peak_lr * ((1 - r) if schedule == 'onecycle' else 0.5 * (1 + np.cos(np.pi * r))))
 
-# %% ../nbs/08_cifar10_cnn.ipynb #8e5314cd
+# %% ../nbs/08_cifar10_cnn.ipynb #b983267d
 def _standardize(X, mean, std, dtype):
     "uint8 or float images (N, H, W, C) -> standardised (N, C, H, W) in dtype, one channel at a time."
     out = np.empty((X.shape[0], X.shape[3], X.shape[1], X.shape[2]), dtype=dtype)
@@ -355,7 +355,7 @@ def load_dataset(
     out.update(class_names=list(names), mean=mean, std=std, input_dim=tuple(first.shape[1:]))
     return out
 
-# %% ../nbs/08_cifar10_cnn.ipynb #1233e8dc
+# %% ../nbs/08_cifar10_cnn.ipynb #eb480f00
 MODEL_NAMES = ('softmax', 'fc', 'cnn3', 'strong')
 
 def build_model(
@@ -396,7 +396,7 @@ def build_model(
                   'seed': int(seed), 'kwargs': {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}}
     return model
 
-# %% ../nbs/08_cifar10_cnn.ipynb #e6d2af10
+# %% ../nbs/08_cifar10_cnn.ipynb #788c7ef5
 def model_arrays(
     model,  # has params, and optionally bn_params (a list of dicts with the running averages)
 ) -> dict: # flat dict of arrays: params/<name> and bn/<layer>/<running_mean|running_var>
@@ -421,7 +421,7 @@ def _set_model_arrays(model, arrays, what):
             _, i, k = key.split('/')
             model.bn_params[int(i)][k] = np.array(v)
 
-# %% ../nbs/08_cifar10_cnn.ipynb #4bfc0c4e
+# %% ../nbs/08_cifar10_cnn.ipynb #3505b71c
 def save_checkpoint(
     path,                   # file to write (conventionally .npz); replaced atomically
     model,                  # the model; its spec (from build_model) is stored unless meta has one
@@ -438,7 +438,7 @@ def save_checkpoint(
     arrays = {**model_arrays(model), **(extra or {}), 'meta': np.array(json.dumps(meta))}
     _save_npz_atomic(str(path), arrays)
 
-# %% ../nbs/08_cifar10_cnn.ipynb #3d41ba29
+# %% ../nbs/08_cifar10_cnn.ipynb #e5857e15
 def load_checkpoint(
     path,  # a file written by save_checkpoint
 ) -> tuple: # (model rebuilt and loaded, meta dict, extra arrays dict)
@@ -462,7 +462,7 @@ def load_checkpoint(
     extra = {k: v for k, v in arrays.items() if not k.startswith(('params/', 'bn/'))}
     return model, meta, extra
 
-# %% ../nbs/08_cifar10_cnn.ipynb #58b3474d
+# %% ../nbs/08_cifar10_cnn.ipynb #dd24aae7
 def predict_scores(
     model,                # has loss(X) returning class scores
     X: np.ndarray,        # images, shape (N, C, H, W)
@@ -479,7 +479,7 @@ def predict_scores(
         out.append(s)
     return np.concatenate(out)
 
-# %% ../nbs/08_cifar10_cnn.ipynb #8c23582f
+# %% ../nbs/08_cifar10_cnn.ipynb #fe0ded3d
 class Trainer:
     "Minibatch training by epochs: shuffling, augmentation, a learning-rate schedule, Nesterov SGD, checkpoints, a time budget."
     def __init__(self,
@@ -648,7 +648,7 @@ class Trainer:
                 _set_model_arrays(m, self._best, 'the best epoch')
         return self.history
 
-# %% ../nbs/08_cifar10_cnn.ipynb #ae6aa040
+# %% ../nbs/08_cifar10_cnn.ipynb #8c244998
 def confusion_matrix(
     y_true: np.ndarray,  # true labels, shape (N,)
     y_pred: np.ndarray,  # predicted labels, shape (N,)
@@ -662,7 +662,7 @@ def confusion_matrix(
         raise ValueError(f"confusion_matrix: labels must lie in [0, {num_classes})")
     return np.bincount(y_true * num_classes + y_pred, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
-# %% ../nbs/08_cifar10_cnn.ipynb #5af6789c
+# %% ../nbs/08_cifar10_cnn.ipynb #f8111a5a
 def plot_confusion_matrix(
     cm: np.ndarray,       # counts, shape (C, C), from confusion_matrix
     class_names,          # C names

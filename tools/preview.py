@@ -6,7 +6,7 @@
     python tools/preview.py --no-png             # HTML only
 
 Steps: (1) nbdev's own notebook processors prepare the notebooks exactly as for the Quarto site
-(`nbdev.serve.proc_nbs` -> `_proc/`: hidden cells and directives removed, `show_doc` tables for every
+(`nbdev.serve_drv.exec_nb` with `FilterDefaults`, as `nbdev_proc_nbs` runs it -> `_proc/`: hidden cells and directives removed, `show_doc` tables for every
 exported function, names linked); (2) nbconvert renders each processed notebook to HTML, with math
 typeset by a local MathJax (Debian: `apt-get install libjs-mathjax`) and a navigation bar from
 nbs/sidebar.yml; (3) if Chromium is installed (`apt-get install chromium poppler-utils`), each page is
@@ -45,12 +45,29 @@ def sidebar_pages():
     return out
 
 
-def process_notebooks():
-    "Run nbdev's processors into _proc/ (the same input Quarto would render)."
+def process_notebooks(stems=None):
+    """Run nbdev's docs processors (the input Quarto would render) on the given notebooks, into _proc/.
+
+    Exactly what `nbdev_docs`/`nbdev_proc_nbs` do per notebook (`nbdev.serve_drv.exec_nb` with
+    `FilterDefaults`), minus their Quarto installation step. Stops at the first notebook that fails.
+    """
     os.chdir(ROOT)
-    from nbdev.serve import proc_nbs
-    proc_nbs(path=str(ROOT / "nbs"), n_workers=0)
-    return ROOT / "_proc"
+    from nbdev.processors import FilterDefaults
+    from nbdev.serve_drv import exec_nb
+    proc = ROOT / "_proc"
+    proc.mkdir(exist_ok=True)
+    nbs = sorted((ROOT / "nbs").glob("*.ipynb"))
+    if stems: nbs = [p for p in nbs if p.stem in stems]
+    for src in nbs:
+        os.environ["IN_TEST"] = "1"
+        try:
+            exec_nb(src, proc / src.name, FilterDefaults)
+        except Exception as e:
+            raise SystemExit(f"docs processing failed for {src.name}: {e}")
+        finally:
+            os.environ.pop("IN_TEST", None)
+        print(f"  processed {src.name}")
+    return proc
 
 
 def _hide_by_directives(nb):
@@ -155,8 +172,15 @@ def main():
     ap.add_argument("--no-png", action="store_true", help="skip the Chromium page images")
     ap.add_argument("--dpi", type=int, default=70, help="resolution of the page images")
     ap.add_argument("--budget", type=int, default=20000, help="Chromium virtual time budget in ms (lets MathJax finish)")
+    ap.add_argument("--check", action="store_true",
+                    help="only run nbdev's docs processing over every notebook (what nbdev_docs does before Quarto) and exit")
     a = ap.parse_args()
 
+    if a.check:
+        print("processing notebooks with nbdev (docs build check) ...")
+        process_notebooks()
+        print("docs processing ok")
+        return
     out = (ROOT / a.out)
     out.mkdir(exist_ok=True)
     mj = next((d for d in MATHJAX_DIRS if (d / "MathJax.js").exists()), None)
@@ -166,9 +190,9 @@ def main():
     if not link.exists(): link.symlink_to(mj, target_is_directory=True)
 
     print("processing notebooks with nbdev ...")
-    proc = process_notebooks()
     pages = sidebar_pages()
     stems = [c.replace(".ipynb", "") for c in a.chapters] or pages
+    proc = process_notebooks(stems)
     print("rendering HTML ...")
     written = render_html(proc, out, pages, stems)
     if not a.no_png:

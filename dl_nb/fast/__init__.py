@@ -50,13 +50,19 @@ def conv_forward(x, w, b, pad, stride):
     return _kernels.conv_forward(x, w, b, pad, stride)
 
 
-def conv_backward(dout, x, w, pad, stride):
-    """Fused convolution backward (see `im2col.pyx`): dx, dw, db in the dtype of x."""
+def conv_backward(dout, x, w, pad, stride, need_dx=True):
+    """Fused convolution backward (see `im2col.pyx`): dx (None unless need_dx), dw, db in the dtype of x."""
     if x.shape[0] > 1 and openmp_threads() > 1:
         with _single_threaded_blas():
-            return _kernels.conv_backward(dout, x, w, pad, stride)
-    return _kernels.conv_backward(dout, x, w, pad, stride)
+            return _kernels.conv_backward(dout, x, w, pad, stride, need_dx)
+    return _kernels.conv_backward(dout, x, w, pad, stride, need_dx)
 
 
-__all__ = ["im2col", "col2im", "openmp_threads", "conv_forward", "conv_backward", "max_pool_forward",
+def blas_info():
+    "threadpoolctl's description of the BLAS libraries loaded in this process (which kernels, how many threads)."
+    from threadpoolctl import threadpool_info
+    return [i for i in threadpool_info() if i.get("user_api") == "blas"]
+
+
+__all__ = ["blas_info", "im2col", "col2im", "openmp_threads", "conv_forward", "conv_backward", "max_pool_forward",
            "max_pool_backward"]

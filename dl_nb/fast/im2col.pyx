@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""im2col / col2im kernels for float32 and float64 (hand-written; nbdev does not touch this file).
+"""im2col / col2im, and the fused convolution and max-pooling kernels built on them, for float32 and float64
+(hand-written; nbdev does not touch this file; dl_nb.conv's *_fast layers call them through dl_nb.fast).
 
 Layout: for an input batch `x` of shape (N, C, H, W) and a KH x KW window, `im2col` returns
 `cols` of shape (N, C*KH*KW, Ho*Wo) with
@@ -215,13 +216,18 @@ cdef inline void _gemm(bint ta, bint tb, int M, int N, int K, floating alpha, fl
         _dgemm_f(&cb, &ca, &N, &M, &K, &alpha, B, &ldb, A, &lda, &beta, C, &ldc)
 
 
-cdef Py_ssize_t _band_bytes = 256 * 1024
+cdef Py_ssize_t _band_bytes = 4 * 1024 * 1024
 
 
 def set_band_bytes(Py_ssize_t nbytes):
     """Tuning knob: the size of the per-thread column buffer (bytes) that the fused conv kernels aim for."""
     global _band_bytes
     _band_bytes = nbytes
+
+
+def get_band_bytes():
+    """The current column-buffer budget in bytes (see set_band_bytes)."""
+    return _band_bytes
 
 
 cdef Py_ssize_t _band_rows(Py_ssize_t K, Py_ssize_t Wo, Py_ssize_t Ho, Py_ssize_t itemsize) noexcept:
@@ -274,10 +280,10 @@ def conv_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
 
 
 def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1] x,
-                  const floating[:, :, :, ::1] w, Py_ssize_t pad, Py_ssize_t stride):
+                  const floating[:, :, :, ::1] w, Py_ssize_t pad, Py_ssize_t stride, bint need_dx=True):
     """Convolution backward, one band of output rows of one image at a time: rebuild the band's columns,
     accumulate dw += dout_band @ cols^T, then dcols = w^T @ dout_band, scattered back into dx with col2im.
-    Returns dx, dw, db in the dtype of the inputs."""
+    Returns dx, dw, db in the dtype of the inputs (dx is None, and its product and col2im are skipped, if not need_dx)."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t F = w.shape[0], KH = w.shape[2], KW = w.shape[3]
     cdef Py_ssize_t Ho = _out_size(H, KH, pad, stride, "kh")
@@ -288,7 +294,10 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
         raise ValueError(f"dout has shape {tuple(dout.shape)[:4]}, expected {(N, F, Ho, Wo)}")
     cdef int nt = openmp_threads() if N > 1 else 1
     dtype = np.float32 if floating is float else np.float64
-    dx = np.zeros((N, C, H, W), dtype=dtype)
+    if need_dx:
+        dx = np.zeros((N, C, H, W), dtype=dtype)
+    else:
+        dx = np.zeros((N, 1, 1, 1), dtype=dtype)  # placeholder, never written
     dws = np.zeros((nt, F, K), dtype=dtype)
     bufs = np.empty((nt, K, R * Wo), dtype=dtype)
     cdef floating[:, :, :, ::1] dxv = dx
@@ -307,13 +316,16 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
             # dw (F, K) += dout_band (F, cnt) @ cols^T (cnt, K)
             _gemm(False, True, <int>F, <int>K, <int>cnt, one, <floating *>&dout[n, 0, 0, 0] + oh0 * Wo, <int>P,
                   &bv[t, 0, 0], <int>(R * Wo), one, &dwv[t, 0, 0], <int>K)
+            if not need_dx:
+                oh0 = oh1
+                continue
             # dcols (K, cnt) = w^T (K, F) @ dout_band (F, cnt), written over the columns
             _gemm(True, False, <int>K, <int>cnt, <int>F, one, <floating *>&w[0, 0, 0, 0], <int>K,
                   <floating *>&dout[n, 0, 0, 0] + oh0 * Wo, <int>P, zero, &bv[t, 0, 0], <int>(R * Wo))
             _col2im_rows(&bv[t, 0, 0], R * Wo, dxv[n], KH, KW, pad, stride, Wo, oh0, oh1)
             oh0 = oh1
     dw = dws[0] if nt == 1 else dws.sum(axis=0)
-    return dx, dw.reshape(F, C, KH, KW), np.asarray(dout).sum(axis=(0, 2, 3))
+    return (dx if need_dx else None), dw.reshape(F, C, KH, KW), np.asarray(dout).sum(axis=(0, 2, 3))
 
 
 def max_pool_forward(const floating[:, :, :, ::1] x, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t stride):
