@@ -193,7 +193,7 @@ class StrongNet:
             dh, grads[f'gamma{name}'], grads[f'beta{name}'] = spatial_batchnorm_relu_backward(dh, bn_cache)
             if pool:
                 dh = max_pool_backward_fast(dh, pool_cache)
-            dh, grads[f'W{name}'], _ = conv_backward_fast(dh, conv_cache)
+            dh, grads[f'W{name}'], _ = conv_backward_fast(dh, conv_cache, need_dx=name != '0')  # no dx for images
         for k, w in p.items():
             if k[0] == 'W':
                 loss += 0.5 * self.reg * float(np.sum(w * w, dtype=np.float64))
