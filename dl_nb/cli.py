@@ -314,7 +314,8 @@ def main(
         return _train(a) if a.command == 'train' else _evaluate(a)
     except (FileNotFoundError, ValueError, FloatingPointError, OSError) as e:
         msg = ' '.join(str(e).split()) or type(e).__name__
-        hint = ' (or pass --download)' if 'cifar-10-batches-py' in msg and not a.download else ''
+        hint = (' (or pass --download)' if isinstance(e, FileNotFoundError) and 'cifar-10-batches-py' in msg
+                and not a.download else '')
         print(f"dl_nb {a.command}: error: {msg}{hint}", file=sys.stderr)
         return 1
 
