@@ -5,15 +5,17 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_all.ipynb #26f7898e
+# %% ../nbs/99_all.ipynb #ed649b03
 from .layers import *
 from .linear_classifier import *
 from .two_layer_net import *
 from .fc_net import *
+from .norm import *
 from .conv import *
+from .spatial_norm import *
 from .data import *
 from .vis import *
-from . import layers as _layers, linear_classifier as _linear_classifier, two_layer_net as _two_layer_net, fc_net as _fc_net, conv as _conv, data as _data, vis as _vis
+from . import (layers as _layers, linear_classifier as _linear_classifier, two_layer_net as _two_layer_net, fc_net as _fc_net, norm as _norm, conv as _conv, spatial_norm as _spatial_norm, data as _data, vis as _vis)
 
-_modules = [_layers, _linear_classifier, _two_layer_net, _fc_net, _conv, _data, _vis]
+_modules = [_layers, _linear_classifier, _two_layer_net, _fc_net, _norm, _conv, _spatial_norm, _data, _vis]
 __all__ = [name for m in _modules for name in m.__all__]

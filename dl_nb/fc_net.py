@@ -5,11 +5,12 @@
 # %% auto #0
 __all__ = ['FullyConnectedNet', 'sgd', 'sgd_momentum', 'rmsprop', 'adam']
 
-# %% ../nbs/03_fc_nets.ipynb #abe9e820
+# %% ../nbs/03_fc_nets.ipynb #69e4fbbd
 import numpy as np
 from .layers import affine_forward, affine_backward, affine_relu_forward, affine_relu_backward, softmax_loss
+from .norm import dropout_forward, dropout_backward, affine_norm_relu_forward, affine_norm_relu_backward
 
-# %% ../nbs/03_fc_nets.ipynb #79e39479
+# %% ../nbs/03_fc_nets.ipynb #a6095676
 class FullyConnectedNet:
     "Fully connected classifier: {affine - [norm] - ReLU - [dropout]} x (L-1) - affine - softmax, with L2 regularisation."
     def __init__(self,
@@ -28,9 +29,12 @@ class FullyConnectedNet:
                                                                           (num_classes, 'num_classes')]:
             if not (isinstance(v, (int, np.integer)) and v > 0):
                 raise ValueError(f"FullyConnectedNet: {name} must be positive integers, got {v!r}")
-        if normalization is not None or dropout_keep_ratio != 1:
-            raise ValueError("FullyConnectedNet: normalization and dropout arrive with chapter 04 (dl_nb.norm), "
-                             "which this build does not include yet")
+        if normalization not in (None, 'batchnorm', 'layernorm'):
+            raise ValueError(f"FullyConnectedNet: normalization must be None, 'batchnorm' or 'layernorm', "
+                             f"got {normalization!r}")
+        if not 0 < dropout_keep_ratio <= 1:
+            raise ValueError(f"FullyConnectedNet: dropout_keep_ratio is the probability of keeping a unit and must "
+                             f"lie in (0, 1], got {dropout_keep_ratio!r}")
         if not (reg >= 0 and weight_scale >= 0):
             raise ValueError(f"FullyConnectedNet: reg and weight_scale must be >= 0, got {reg} and {weight_scale}")
         self.normalization, self.use_dropout = normalization, dropout_keep_ratio != 1
@@ -41,20 +45,42 @@ class FullyConnectedNet:
         for i in range(self.num_layers):
             self.params[f'W{i + 1}'] = weight_scale * np.random.randn(dims[i], dims[i + 1])
             self.params[f'b{i + 1}'] = np.zeros(dims[i + 1])
+            if normalization is not None and i < self.num_layers - 1:
+                self.params[f'gamma{i + 1}'] = np.ones(dims[i + 1])
+                self.params[f'beta{i + 1}'] = np.zeros(dims[i + 1])
         self.params = {k: v.astype(dtype) for k, v in self.params.items()}
-        self.dropout_param, self.bn_params = {}, []
+        self.dropout_param = {}
+        if self.use_dropout:
+            self.dropout_param = {'mode': 'train', 'p': dropout_keep_ratio}
+            if seed is not None: self.dropout_param['seed'] = seed
+        # one parameter dict per normalised layer: running statistics for batchnorm, just eps for layernorm
+        # (batchnorm's averages start at mean 0, variance 1, so the untrained net can already predict in test mode)
+        self.bn_params = [{'mode': 'train'} for _ in range(self.num_layers - 1)] if normalization else []
+        if normalization == 'batchnorm':
+            for p, d in zip(self.bn_params, hidden_dims):
+                p['running_mean'], p['running_var'] = np.zeros(d, dtype=dtype), np.ones(d, dtype=dtype)
 
     def loss(self,
              X: np.ndarray,      # minibatch, shape (N, d_1, ..., d_k) with d_1*...*d_k = input_dim
              y: np.ndarray=None, # integer labels, shape (N,); None asks for the scores (test mode)
             ): # scores (N, C) if y is None, else (loss, grads) with grads shaped like params
-        "Class scores, or the loss and its gradient with respect to every parameter."
+        "Class scores (test mode), or the loss and its gradient with respect to every parameter (training mode)."
         X = np.asarray(X).astype(self.dtype, copy=False)
+        mode = 'test' if y is None else 'train'
+        if self.use_dropout: self.dropout_param['mode'] = mode
+        for bn_param in self.bn_params: bn_param['mode'] = mode
         L, p = self.num_layers, self.params
         h, caches = X, []
         for i in range(1, L):
-            h, cache = affine_relu_forward(h, p[f'W{i}'], p[f'b{i}'])
-            caches.append(cache)
+            if self.normalization:
+                h, cache = affine_norm_relu_forward(h, p[f'W{i}'], p[f'b{i}'], p[f'gamma{i}'], p[f'beta{i}'],
+                                                    self.bn_params[i - 1], self.normalization)
+            else:
+                h, cache = affine_relu_forward(h, p[f'W{i}'], p[f'b{i}'])
+            drop_cache = None
+            if self.use_dropout:
+                h, drop_cache = dropout_forward(h, self.dropout_param)
+            caches.append((cache, drop_cache))
         scores, last_cache = affine_forward(h, p[f'W{L}'], p[f'b{L}'])
         if y is None:
             return scores
@@ -63,12 +89,19 @@ class FullyConnectedNet:
         grads = {}
         dh, grads[f'W{L}'], grads[f'b{L}'] = affine_backward(dscores, last_cache)
         for i in range(L - 1, 0, -1):
-            dh, grads[f'W{i}'], grads[f'b{i}'] = affine_relu_backward(dh, caches[i - 1])
+            cache, drop_cache = caches[i - 1]
+            if drop_cache is not None:
+                dh = dropout_backward(dh, drop_cache)
+            if self.normalization:
+                dh, grads[f'W{i}'], grads[f'b{i}'], grads[f'gamma{i}'], grads[f'beta{i}'] = \
+                    affine_norm_relu_backward(dh, cache)
+            else:
+                dh, grads[f'W{i}'], grads[f'b{i}'] = affine_relu_backward(dh, cache)
         for i in range(1, L + 1):
             grads[f'W{i}'] = grads[f'W{i}'] + self.reg * p[f'W{i}']
         return float(loss), grads
 
-# %% ../nbs/03_fc_nets.ipynb #dd27c750
+# %% ../nbs/03_fc_nets.ipynb #593b356c
 def _check_update_args(w, dw, config, fn):
     "Common validation of update-rule arguments; returns the config dict to update."
     if np.shape(dw) != np.shape(w):
@@ -89,7 +122,7 @@ def sgd(
     config.setdefault('learning_rate', 1e-2)
     return w - config['learning_rate'] * dw, config
 
-# %% ../nbs/03_fc_nets.ipynb #1e695673
+# %% ../nbs/03_fc_nets.ipynb #48a49c5f
 def sgd_momentum(
     w: np.ndarray,      # parameter, any shape
     dw: np.ndarray,     # its gradient, same shape
@@ -105,7 +138,7 @@ def sgd_momentum(
     config['velocity'] = v
     return w + v, config
 
-# %% ../nbs/03_fc_nets.ipynb #8d7e1179
+# %% ../nbs/03_fc_nets.ipynb #5a97726a
 def rmsprop(
     w: np.ndarray,      # parameter, any shape
     dw: np.ndarray,     # its gradient, same shape
@@ -123,7 +156,7 @@ def rmsprop(
     config['cache'] = cache
     return w - config['learning_rate'] * dw / (np.sqrt(cache) + config['epsilon']), config
 
-# %% ../nbs/03_fc_nets.ipynb #22278f39
+# %% ../nbs/03_fc_nets.ipynb #955f4df2
 def adam(
     w: np.ndarray,      # parameter, any shape
     dw: np.ndarray,     # its gradient, same shape

@@ -153,7 +153,7 @@ def relu_backward(
     x = cache
     if dout.shape != x.shape:
         raise ValueError(f"relu_backward: dout has shape {dout.shape}, expected the input's shape {x.shape}")
-    return np.where(x > 0, dout, 0).astype(dout.dtype, copy=False)
+    return dout * (x > 0)  # the boolean mask multiplies as 0/1 and keeps dout's dtype
 
 # %% ../nbs/00_layers.ipynb #1b0c14d2
 def affine_relu_forward(

@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['softmax_loss_naive', 'softmax_loss_vectorized', 'LinearClassifier', 'Softmax', 'LinearSVM']
 
-# %% ../nbs/01_softmax.ipynb #e8ee60f0
+# %% ../nbs/01_softmax.ipynb #3f53cd7a
 import numpy as np
 from .layers import softmax_loss, svm_loss
 
-# %% ../nbs/01_softmax.ipynb #13c054bc
+# %% ../nbs/01_softmax.ipynb #81b853e7
 def _check_linear_inputs(W, X, y, reg, fn):
     "Validate the arguments of a linear-classifier loss; returns W, X, y as arrays."
     W, X, y = np.asarray(W), np.asarray(X), np.asarray(y)
@@ -52,7 +52,7 @@ def softmax_loss_naive(
     dW = dW / N + 2 * reg * W
     return float(loss), dW
 
-# %% ../nbs/01_softmax.ipynb #f5ee6cd8
+# %% ../nbs/01_softmax.ipynb #689e2773
 def softmax_loss_vectorized(
     W: np.ndarray, # weights, shape (D, C)
     X: np.ndarray, # minibatch, shape (N, D), one example per row (bias column included)
@@ -64,7 +64,7 @@ def softmax_loss_vectorized(
     data_loss, dscores = softmax_loss(X @ W, y)
     return data_loss + reg * float(np.sum(W * W)), X.T @ dscores + 2 * reg * W
 
-# %% ../nbs/01_softmax.ipynb #e83d878c
+# %% ../nbs/01_softmax.ipynb #15aff65f
 class LinearClassifier:
     "A linear classifier `scores = X @ W` trained by minibatch SGD; subclasses choose the loss."
     def __init__(self):
@@ -120,7 +120,7 @@ class LinearClassifier:
         "The loss and its gradient on a minibatch; each subclass provides it."
         raise NotImplementedError(f"{type(self).__name__} does not define a loss: use Softmax or LinearSVM")
 
-# %% ../nbs/01_softmax.ipynb #ccdf1ec3
+# %% ../nbs/01_softmax.ipynb #8358ddce
 class Softmax(LinearClassifier):
     "Linear classifier trained with the softmax (cross-entropy) loss."
     def loss(self,
@@ -131,7 +131,7 @@ class Softmax(LinearClassifier):
         "Softmax loss and gradient of the current weights on a minibatch."
         return softmax_loss_vectorized(self.W, X_batch, y_batch, reg)
 
-# %% ../nbs/01_softmax.ipynb #d081f146
+# %% ../nbs/01_softmax.ipynb #30f9c4d3
 class LinearSVM(LinearClassifier):
     "Linear classifier trained with the multiclass hinge (SVM) loss, margin 1."
     def loss(self,

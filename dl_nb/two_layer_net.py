@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['TwoLayerNet', 'Solver']
 
-# %% ../nbs/02_two_layer_net.ipynb #df57dc3f
+# %% ../nbs/02_two_layer_net.ipynb #209fc315
 import inspect
 import os
 import numpy as np
 from tqdm import tqdm
 from .layers import affine_forward, affine_backward, affine_relu_forward, affine_relu_backward, softmax_loss
 
-# %% ../nbs/02_two_layer_net.ipynb #a51008a9
+# %% ../nbs/02_two_layer_net.ipynb #4829fc94
 def _check_positive_int(value, name, owner):
     if not (isinstance(value, (int, np.integer)) and value > 0):
         raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
@@ -51,7 +51,7 @@ class TwoLayerNet:
         grads = {'W1': dW1 + self.reg * p['W1'], 'b1': db1, 'W2': dW2 + self.reg * p['W2'], 'b2': db2}
         return float(loss), grads
 
-# %% ../nbs/02_two_layer_net.ipynb #843211b2
+# %% ../nbs/02_two_layer_net.ipynb #399a2543
 def _save_npz_atomic(path, arrays):
     "Write a dict of arrays to path as .npz, via a temporary file and a rename."
     tmp = f"{path}.tmp"
@@ -84,6 +84,7 @@ class Solver:
                  print_every: int=10,              # with verbose, print the loss every this many iterations (0: never)
                  verbose: bool=True,               # print losses and accuracies
                  progress: bool=True,              # show a tqdm progress bar
+                 augment=None,                     # optional function applied to every training minibatch X -> X
                 ):
         if not hasattr(model, 'params') or not callable(getattr(model, 'loss', None)):
             raise ValueError("Solver: the model needs a params dict and a loss(X, y=None) method")
@@ -118,7 +119,9 @@ class Solver:
         self.lr_decay, self.batch_size, self.num_epochs = lr_decay, int(batch_size), int(num_epochs)
         self.num_train_samples, self.num_val_samples = num_train_samples, num_val_samples
         self.checkpoint_name, self.print_every = checkpoint_name, print_every
-        self.verbose, self.progress = verbose, progress
+        if augment is not None and not callable(augment):
+            raise ValueError(f"Solver: augment must be a function X_batch -> X_batch, got {augment!r}")
+        self.verbose, self.progress, self.augment = verbose, progress, augment
         self._bar = None
         self._reset()
 
@@ -136,7 +139,8 @@ class Solver:
     def _step(self):
         "One minibatch: loss, gradients, and an update of every parameter."
         idx = np.random.choice(len(self.X_train), self.batch_size)
-        loss, grads = self.model.loss(self.X_train[idx], self.y_train[idx])
+        X_batch = self.X_train[idx] if self.augment is None else self.augment(self.X_train[idx])
+        loss, grads = self.model.loss(X_batch, self.y_train[idx])
         if not np.isfinite(loss):
             some = next(iter(self.optim_configs.values()), {})
             lr = some.get('learning_rate', self.optim_config.get('learning_rate', "the rule's default"))
