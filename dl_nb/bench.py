@@ -8,14 +8,14 @@ __all__ = ['CONV_CASES', 'POOL_CASES', 'CLOCKS', 'measure', 'measure_round_robin
            'bench_train_step', 'machine_peaks', 'summarize', 'format_table', 'run_benchmarks', 'main']
 
 # %% ../nbs/09_performance.ipynb #ac923c61
-import argparse, json, os, sys, time
+import argparse, json, os, sys, textwrap, time
 from pathlib import Path
 import numpy as np
 import dl_nb.fast
 from .fast import im2col, col2im
 from .conv import (conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast,
                         conv_forward_naive, conv_backward_naive, max_pool_forward_naive, max_pool_backward_naive,
-                        ThreeLayerConvNet)
+                        ThreeLayerConvNet, _conv_algorithm)
 
 # %% ../nbs/09_performance.ipynb #2584fffe
 CONV_CASES = [  # the layers of issue 9: CIFAR-sized convolutions, batch 64 unless noted
@@ -151,7 +151,7 @@ def bench_conv(
     naive: bool=False,      # also time the naive loops (slow: one call each)
     seed: int=0,            # seed of the random data
     clock: str='wall',      # 'wall' or 'cpu', see measure
-) -> dict: # times (s) of ours, the course reference, torch and naive, forward and backward
+) -> dict: # times (s) of ours, the course reference, torch and naive, forward and backward; ours' kernel
     "Time one convolution layer forward and backward: fast layers, classic reference, PyTorch, optionally naive."
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(case['x']).astype(dtype)
@@ -160,7 +160,8 @@ def bench_conv(
     cp = {'stride': case['stride'], 'pad': case['pad']}
     out, cache = conv_forward_fast(x, w, b, cp)
     dout = rng.standard_normal(out.shape).astype(dtype)
-    res = dict(layer=case['name'], dtype=np.dtype(dtype).name, flops=conv_flops(case))
+    res = dict(layer=case['name'], dtype=np.dtype(dtype).name, flops=conv_flops(case),
+               algorithm=_conv_algorithm(x, w, case['stride'], *out.shape[2:], cp, 'bench_conv'))
     ccache = course_conv_forward(x, w, b, cp)[1]
     fwd = {'ours_fwd': lambda: conv_forward_fast(x, w, b, cp), 'course_fwd': lambda: course_conv_forward(x, w, b, cp)}
     bwd = {'ours_bwd': lambda: conv_backward_fast(dout, cache), 'course_bwd': lambda: course_conv_backward(dout, ccache)}
@@ -266,7 +267,7 @@ def summarize(
     res: dict, # a result of bench_conv, bench_pool or bench_train_step
 ) -> dict: # medians in ms, GFLOP/s, and throughput ratios (other time / our time: > 1 means we are faster)
     "Medians, GFLOP/s and throughput ratios of one benchmark result."
-    s = {k: res[k] for k in ('layer', 'dtype')}
+    s = {k: res[k] for k in ('layer', 'dtype', 'algorithm') if k in res}
     for part in ('fwd', 'bwd', 'step'):
         if f'ours_{part}' not in res: continue
         ours = float(np.median(res[f'ours_{part}']))
@@ -305,6 +306,9 @@ def format_table(
                      f"{f(r.get('fwd_vs_naive'), '6.0f', 6)}")
     lines.append("GF: GFLOP/s. f/T, b/T: throughput relative to PyTorch, forward and backward; f/C, b/C: relative to the")
     lines.append("classic im2col layers; naive: speed-up over the loops (forward). Above 1: ours is faster.")
+    wino = list(dict.fromkeys(r['layer'] for r in rows if r.get('algorithm') == 'winograd'))
+    if wino:   # (their GF count the direct convolution's operations, which the kernel does not all do)
+        lines += textwrap.wrap("On the Winograd F(4x4, 3x3) kernel: " + ', '.join(wino) + '; on im2col: the others.', 85)
     return '\n'.join(lines)
 
 # %% ../nbs/09_performance.ipynb #77584308

@@ -151,16 +151,33 @@ def _fast_operands(x, w, fn):
     return np.ascontiguousarray(x), (None if w is None else np.ascontiguousarray(w))
 
 # %% ../nbs/05_conv.ipynb #3200dca0
+def _conv_algorithm(x, w, s, Ho, Wo, conv_param, fn):
+    "'winograd' or 'im2col': conv_param['algorithm'] if set, else Winograd for 3x3, stride 1, C >= 8, >= 16 tiles."
+    algo = conv_param.get('algorithm', 'auto')
+    fits = w.shape[2:] == (3, 3) and s == 1
+    if algo == 'auto':
+        tiles = x.shape[0] * -(-Ho // 4) * -(-Wo // 4)          # 4x4 output tiles in the batch
+        return 'winograd' if fits and x.shape[1] >= 8 and tiles >= 16 else 'im2col'
+    if algo not in ('im2col', 'winograd'):
+        raise ValueError(f"{fn}: conv_param['algorithm'] must be 'auto', 'im2col' or 'winograd', got {algo!r}")
+    if algo == 'winograd' and not fits:
+        raise ValueError(f"{fn}: the Winograd kernel needs 3x3 filters and stride 1, got w {w.shape} and stride {s}")
+    return algo
+
 def conv_forward_fast(
     x: np.ndarray,     # input, shape (N, C, H, W), float32 or float64
     w: np.ndarray,     # filters, shape (F, C, HH, WW), same dtype as x
     b: np.ndarray,     # biases, shape (F,)
-    conv_param: dict,  # 'stride' (default 1) and 'pad' (zero padding on each side, default 0)
+    conv_param: dict,  # 'stride' (default 1), 'pad' (default 0); optional 'algorithm': 'auto', 'im2col' or 'winograd'
 ) -> tuple: # out of shape (N, F, Ho, Wo) in the dtype of x, and the cache (x, w, b, conv_param)
-    "Convolution layer via per-image im2col and a BLAS matrix product (compiled); same results as `conv_forward_naive`."
+    "Convolution layer (compiled): Winograd F(4x4, 3x3) for large 3x3 stride-1 layers, else im2col and a BLAS product."
     x, w, b, s, p, Ho, Wo = _conv_geometry(x, w, b, conv_param, 'conv_forward_fast')
     x, w = _fast_operands(x, w, 'conv_forward_fast')
-    out = _k.conv_forward(x, w, np.ascontiguousarray(b, dtype=x.dtype), p, s)
+    b_ = np.ascontiguousarray(b, dtype=x.dtype)
+    if _conv_algorithm(x, w, s, Ho, Wo, conv_param, 'conv_forward_fast') == 'winograd':
+        out = _k.winograd_forward(x, w, b_, p)
+    else:
+        out = _k.conv_forward(x, w, b_, p, s)
     return out, (x, w, b, conv_param)
 
 # %% ../nbs/05_conv.ipynb #df9ca811
@@ -169,7 +186,7 @@ def conv_backward_fast(
     cache: tuple,         # (x, w, b, conv_param) from conv_forward_fast
     need_dx: bool=True,   # False skips the input gradient (returned as None), e.g. for a network's first layer
 ) -> tuple: # dx (N, C, H, W), dw (F, C, HH, WW), db (F,), in the dtype of x
-    "Backward pass of `conv_forward_fast` (compiled): per-image im2col, two matrix products and col2im."
+    "Backward pass of `conv_forward_fast` (compiled, the same kernel): Winograd's adjoint chain, or im2col and col2im."
     x, w, b, conv_param = cache
     x, w, b, s, p, Ho, Wo = _conv_geometry(x, w, b, conv_param, 'conv_backward_fast')
     x, w = _fast_operands(x, w, 'conv_backward_fast')
@@ -177,7 +194,10 @@ def conv_backward_fast(
     expected = (x.shape[0], w.shape[0], Ho, Wo)
     if dout.shape != expected:
         raise ValueError(f"conv_backward_fast: dout has shape {dout.shape}, expected {expected}")
-    return _k.conv_backward(np.ascontiguousarray(dout, dtype=x.dtype), x, w, p, s, need_dx)
+    dout = np.ascontiguousarray(dout, dtype=x.dtype)
+    if _conv_algorithm(x, w, s, Ho, Wo, conv_param, 'conv_backward_fast') == 'winograd':
+        return _k.winograd_backward(dout, x, w, p, need_dx=need_dx)
+    return _k.conv_backward(dout, x, w, p, s, need_dx)
 
 # %% ../nbs/05_conv.ipynb #8d558d33
 def max_pool_forward_fast(

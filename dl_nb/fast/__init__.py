@@ -66,3 +66,30 @@ def blas_info():
 
 __all__ = ["blas_info", "im2col", "col2im", "openmp_threads", "conv_forward", "conv_backward", "max_pool_forward",
            "max_pool_backward"]
+
+
+# --- Winograd kernels (winograd.pyx, chapter 05): 3x3 stride-1 convolutions with fewer multiplications ---
+try:
+    from . import winograd as _winograd
+except ImportError as e:  # the extension was not compiled, or was compiled for another Python/NumPy
+    raise ImportError(f"dl_nb's compiled kernels (dl_nb.fast.winograd) could not be imported: {e}. Build them with "
+                      "`pip install -e .` (or `python setup.py build_ext --inplace`) from the dl_nb checkout.") from e
+
+
+def winograd_forward(x, w, b, pad, m=4):
+    """Winograd F(m x m, 3x3) convolution forward, stride 1 (see `winograd.pyx`): out (N, F, Ho, Wo) in the dtype of x."""
+    if x.shape[0] > 1 and openmp_threads() > 1:
+        with _single_threaded_blas():
+            return _winograd.conv_forward(x, w, b, pad, m)
+    return _winograd.conv_forward(x, w, b, pad, m)
+
+
+def winograd_backward(dout, x, w, pad, m=4, need_dx=True):
+    """Backward pass of `winograd_forward` (see `winograd.pyx`): dx (None unless need_dx), dw, db in the dtype of x."""
+    if x.shape[0] > 1 and openmp_threads() > 1:
+        with _single_threaded_blas():
+            return _winograd.conv_backward(dout, x, w, pad, m, need_dx)
+    return _winograd.conv_backward(dout, x, w, pad, m, need_dx)
+
+
+__all__ += ["winograd_forward", "winograd_backward"]

@@ -176,44 +176,10 @@ def openmp_threads():
 # ---------------------------------------------------------------------------------------------
 # Fused convolution and pooling kernels (used by dl_nb.conv's *_fast layers).
 #
-# The matrix products go to the BLAS that SciPy ships, through the function pointers SciPy
-# exports for Cython (scipy.linalg.cython_blas); we look them up at import time, so SciPy is a
-# run-time dependency only (it is already one of scikit-learn's). Fortran BLAS is column-major:
-# a row-major product C = op(A) @ op(B) is the column-major product C^T = op(B)^T @ op(A)^T,
-# which is what `_gemm` below does.
+# The matrix products go to the BLAS that SciPy ships, through `gemm` of _common.pxd (a row-major
+# product on top of SciPy's Fortran BLAS, shared with winograd.pyx).
 # ---------------------------------------------------------------------------------------------
-from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_GetName
-from libc.stdlib cimport malloc, free
-
-ctypedef void (*sgemm_ptr)(char *transa, char *transb, int *m, int *n, int *k, float *alpha, float *a, int *lda,
-                           float *b, int *ldb, float *beta, float *c, int *ldc) noexcept nogil
-ctypedef void (*dgemm_ptr)(char *transa, char *transb, int *m, int *n, int *k, double *alpha, double *a, int *lda,
-                           double *b, int *ldb, double *beta, double *c, int *ldc) noexcept nogil
-
-cdef sgemm_ptr _sgemm_f = NULL
-cdef dgemm_ptr _dgemm_f = NULL
-
-
-def _load_blas():
-    global _sgemm_f, _dgemm_f
-    from scipy.linalg import cython_blas
-    cap = cython_blas.__pyx_capi__["sgemm"]
-    _sgemm_f = <sgemm_ptr>PyCapsule_GetPointer(cap, PyCapsule_GetName(cap))
-    cap = cython_blas.__pyx_capi__["dgemm"]
-    _dgemm_f = <dgemm_ptr>PyCapsule_GetPointer(cap, PyCapsule_GetName(cap))
-
-_load_blas()
-
-
-cdef inline void _gemm(bint ta, bint tb, int M, int N, int K, floating alpha, floating *A, int lda,
-                       floating *B, int ldb, floating beta, floating *C, int ldc) noexcept nogil:
-    """Row-major C (M, N) = alpha * op(A) @ op(B) + beta * C, with op(A) (M, K) and op(B) (K, N)."""
-    cdef char ca = b'T' if ta else b'N'
-    cdef char cb = b'T' if tb else b'N'
-    if floating is float:
-        _sgemm_f(&cb, &ca, &N, &M, &K, &alpha, B, &ldb, A, &lda, &beta, C, &ldc)
-    else:
-        _dgemm_f(&cb, &ca, &N, &M, &K, &alpha, B, &ldb, A, &lda, &beta, C, &ldc)
+from dl_nb.fast._common cimport gemm as _gemm
 
 
 cdef Py_ssize_t _band_bytes = 4 * 1024 * 1024

@@ -1,0 +1,728 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Winograd minimal-filtering convolution for 3x3 filters with stride 1: F(2x2, 3x3) and F(4x4, 3x3), forward and
+backward, in float32 and float64 (hand-written; nbdev does not touch this file). Chapter 05 derives the algorithm;
+dl_nb.conv's *_fast layers call these kernels through dl_nb.fast for the layers where they measured faster than im2col.
+
+The output is cut into m x m tiles (m = 2 or 4). Tile (th, tw) needs the a x a patch d (a = m + 2) of the zero-padded
+input that starts at row th*m, column tw*m, and for every output channel f
+
+    Y[n, tile, f] = A^T [ sum_c V[:, :, n, tile, c] * U[:, :, c, f] ] A,   V = B^T d[n, c, tile] B,   U = G w[f, c] G^T,
+
+where * multiplies a x a arrays elementwise. For each of the a*a positions xi of those arrays, the sum over c is a
+matrix product over a block of T tiles, M[xi] (T, F) = V[xi] (T, C) @ U[xi] (C, F): a*a products of T*C*F
+multiply-adds, against 9*m*m*T*C*F for the direct convolution (2.25 times fewer for m = 2, 4 times for m = 4).
+
+The backward pass is the adjoint of the same chain. With Z = A dY A^T the transformed upstream gradient of a tile,
+    dU[xi] (C, F) += V[xi]^T (C, T) @ Z[xi] (T, F),    dV[xi] (T, C) = Z[xi] (T, F) @ U[xi]^T (F, C),
+dx gets B dV B^T added at each tile's patch (neighbouring patches overlap by 2 rows and columns), and dw = G^T dU G.
+
+Layout: channels innermost. A block is `per_unit` whole images, or one band of tile rows of one image; its T tiles are
+numbered t = ((n - n0)*rows + th - th0)*ntw + tw, and per thread
+    V (a*a, Tb, C) and M or Z (a*a, Tb, F): one matrix per xi with a tile per row, Tb >= T; consecutive matrices are
+        sC or sF elements apart (see _stride);
+    U and dU (a*a, C, F): the filter transforms, once per call.
+Each image (or band) is first transposed to (rows, columns, channels), zero-padded, so that every transform works on
+whole vectors of C (or F) channels at once, and the output tiles are transposed back into NCHW as they are written.
+The 1-D transforms applied to such vectors are the small C functions below: the matrices of chapter 05 with their zeros
+skipped, in a loop that `#pragma omp simd` lets the compiler vectorise (inputs and outputs never overlap). Constants
+are cast to the data's type, so float32 arithmetic stays float32.
+"""
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.string cimport memset
+import threading
+import numpy as np
+from dl_nb.fast._common cimport gemm, transpose
+from dl_nb.fast.im2col import openmp_threads
+
+cdef extern from *:
+    """
+    /* The 1-D Winograd transforms, each applied to n columns at once: input k of column i is dk[i], output k goes
+       to o[k*s + i] (b6a, b4a: added to it). Defined for float (suffix f) and double (suffix d).
+       F(4x4, 3x3): bt6 = B^T (6 -> 6), at6 = A^T (6 -> 4), a4 = A (4 -> 6), b6 = B (6 -> 6).
+       F(2x2, 3x3): bt4 = B^T (4 -> 4), at4 = A^T (4 -> 2), a2 = A (2 -> 4), b4 = B (4 -> 4).
+       The filter transform G (3 -> a) and its adjoint G^T (a -> 3): g6, gt6 and g4, gt4. */
+    #include <stddef.h>
+    #define DL_NB_WINOGRAD_1D(T, S)                                                                                   \
+    static void bt6_##S(const T *d0, const T *d1, const T *d2, const T *d3, const T *d4, const T *d5,                 \
+                        T *o, ptrdiff_t s, ptrdiff_t n) {                                                             \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T p = d4[i] - (T)4 * d2[i], q = d3[i] - (T)4 * d1[i], r = d4[i] - d2[i], u = (T)2 * (d3[i] - d1[i]);     \
+            o[i] = (T)4 * d0[i] - (T)5 * d2[i] + d4[i];                                                               \
+            o[s + i] = -p - q;                                                                                        \
+            o[2 * s + i] = q - p;                                                                                     \
+            o[3 * s + i] = r + u;                                                                                     \
+            o[4 * s + i] = r - u;                                                                                     \
+            o[5 * s + i] = (T)4 * d1[i] - (T)5 * d3[i] + d5[i];                                                       \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void at6_##S(const T *m0, const T *m1, const T *m2, const T *m3, const T *m4, const T *m5,                 \
+                        T *o, ptrdiff_t s, ptrdiff_t n) {                                                             \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T s1 = m1[i] + m2[i], d1 = m1[i] - m2[i], s2 = m3[i] + m4[i], d2 = m3[i] - m4[i];                         \
+            o[i] = m0[i] + s1 + s2;                                                                                   \
+            o[s + i] = d1 + (T)2 * d2;                                                                                \
+            o[2 * s + i] = s1 + (T)4 * s2;                                                                            \
+            o[3 * s + i] = d1 + (T)8 * d2 + m5[i];                                                                    \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void a4_##S(const T *y0, const T *y1, const T *y2, const T *y3, T *o, ptrdiff_t s, ptrdiff_t n) {          \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T a = y0[i], b = y1[i], c = y2[i], d = y3[i];                                                             \
+            T e = a + c, f = b + d, e2 = a + (T)4 * c, f2 = (T)2 * b + (T)8 * d;                                      \
+            o[i] = a;                                                                                                 \
+            o[s + i] = e + f;                                                                                         \
+            o[2 * s + i] = e - f;                                                                                     \
+            o[3 * s + i] = e2 + f2;                                                                                   \
+            o[4 * s + i] = e2 - f2;                                                                                   \
+            o[5 * s + i] = d;                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void b6_##S(const T *v0, const T *v1, const T *v2, const T *v3, const T *v4, const T *v5,                  \
+                       T *o, ptrdiff_t s, ptrdiff_t n) {                                                              \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T p = v1[i] + v2[i], q = v1[i] - v2[i], r = v3[i] + v4[i], u = v3[i] - v4[i];                             \
+            o[i] = (T)4 * v0[i];                                                                                      \
+            o[s + i] = (T)4 * (v5[i] + q) - (T)2 * u;                                                                 \
+            o[2 * s + i] = (T)4 * p - (T)5 * v0[i] - r;                                                               \
+            o[3 * s + i] = (T)2 * u - q - (T)5 * v5[i];                                                               \
+            o[4 * s + i] = v0[i] - p + r;                                                                             \
+            o[5 * s + i] = v5[i];                                                                                     \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void b6a_##S(const T *v0, const T *v1, const T *v2, const T *v3, const T *v4, const T *v5,                  \
+                       T *o, ptrdiff_t s, ptrdiff_t n) {                                                              \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T p = v1[i] + v2[i], q = v1[i] - v2[i], r = v3[i] + v4[i], u = v3[i] - v4[i];                             \
+            o[i] += (T)4 * v0[i];                                                                                      \
+            o[s + i] += (T)4 * (v5[i] + q) - (T)2 * u;                                                                 \
+            o[2 * s + i] += (T)4 * p - (T)5 * v0[i] - r;                                                               \
+            o[3 * s + i] += (T)2 * u - q - (T)5 * v5[i];                                                               \
+            o[4 * s + i] += v0[i] - p + r;                                                                             \
+            o[5 * s + i] += v5[i];                                                                                     \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void bt4_##S(const T *d0, const T *d1, const T *d2, const T *d3, T *o, ptrdiff_t s, ptrdiff_t n) {         \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            o[i] = d0[i] - d2[i];                                                                                     \
+            o[s + i] = d1[i] + d2[i];                                                                                 \
+            o[2 * s + i] = d2[i] - d1[i];                                                                             \
+            o[3 * s + i] = d1[i] - d3[i];                                                                             \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void at4_##S(const T *m0, const T *m1, const T *m2, const T *m3, T *o, ptrdiff_t s, ptrdiff_t n) {         \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            o[i] = m0[i] + m1[i] + m2[i];                                                                             \
+            o[s + i] = m1[i] - m2[i] - m3[i];                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void a2_##S(const T *y0, const T *y1, T *o, ptrdiff_t s, ptrdiff_t n) {                                    \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T a = y0[i], b = y1[i];                                                                                   \
+            o[i] = a;                                                                                                 \
+            o[s + i] = a + b;                                                                                         \
+            o[2 * s + i] = a - b;                                                                                     \
+            o[3 * s + i] = -b;                                                                                        \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void b4_##S(const T *v0, const T *v1, const T *v2, const T *v3, T *o, ptrdiff_t s, ptrdiff_t n) {          \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            o[i] = v0[i];                                                                                             \
+            o[s + i] = v1[i] - v2[i] + v3[i];                                                                         \
+            o[2 * s + i] = v1[i] + v2[i] - v0[i];                                                                     \
+            o[3 * s + i] = -v3[i];                                                                                    \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void b4a_##S(const T *v0, const T *v1, const T *v2, const T *v3, T *o, ptrdiff_t s, ptrdiff_t n) {          \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            o[i] += v0[i];                                                                                             \
+            o[s + i] += v1[i] - v2[i] + v3[i];                                                                         \
+            o[2 * s + i] += v1[i] + v2[i] - v0[i];                                                                     \
+            o[3 * s + i] -= v3[i];                                                                                    \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void g6_##S(const T *g0, const T *g1, const T *g2, T *o, ptrdiff_t s, ptrdiff_t n) {                       \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T e = g0[i] + g2[i], h = g0[i] / (T)24 + g2[i] / (T)6, q = g1[i] / (T)12;                                 \
+            o[i] = g0[i] / (T)4;                                                                                      \
+            o[s + i] = (e + g1[i]) / (T)6;                                                                            \
+            o[2 * s + i] = (e - g1[i]) / (T)6;                                                                        \
+            o[3 * s + i] = h + q;                                                                                     \
+            o[4 * s + i] = h - q;                                                                                     \
+            o[5 * s + i] = g2[i];                                                                                     \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void gt6_##S(const T *u0, const T *u1, const T *u2, const T *u3, const T *u4, const T *u5,                 \
+                        T *o, ptrdiff_t s, ptrdiff_t n) {                                                             \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T p = (u1[i] + u2[i]) / (T)6, q = (u3[i] + u4[i]) / (T)24;                                                \
+            o[i] = u0[i] / (T)4 + p + q;                                                                              \
+            o[s + i] = (u1[i] - u2[i]) / (T)6 + (u3[i] - u4[i]) / (T)12;                                              \
+            o[2 * s + i] = p + (T)4 * q + u5[i];                                                                      \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void g4_##S(const T *g0, const T *g1, const T *g2, T *o, ptrdiff_t s, ptrdiff_t n) {                       \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T e = g0[i] + g2[i];                                                                                      \
+            o[i] = g0[i];                                                                                             \
+            o[s + i] = (e + g1[i]) / (T)2;                                                                            \
+            o[2 * s + i] = (e - g1[i]) / (T)2;                                                                        \
+            o[3 * s + i] = g2[i];                                                                                     \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void gt4_##S(const T *u0, const T *u1, const T *u2, const T *u3, T *o, ptrdiff_t s, ptrdiff_t n) {         \
+        _Pragma("omp simd")                                                                                           \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
+            T p = (u1[i] + u2[i]) / (T)2;                                                                             \
+            o[i] = u0[i] + p;                                                                                         \
+            o[s + i] = (u1[i] - u2[i]) / (T)2;                                                                        \
+            o[2 * s + i] = p + u3[i];                                                                                 \
+        }                                                                                                             \
+    }
+    DL_NB_WINOGRAD_1D(float, f)
+    DL_NB_WINOGRAD_1D(double, d)
+
+    """
+    void bt6_f(const float *d0, const float *d1, const float *d2, const float *d3, const float *d4, const float *d5,
+               float *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void bt6_d(const double *d0, const double *d1, const double *d2, const double *d3, const double *d4,
+               const double *d5, double *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void at6_f(const float *m0, const float *m1, const float *m2, const float *m3, const float *m4, const float *m5,
+               float *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void at6_d(const double *m0, const double *m1, const double *m2, const double *m3, const double *m4,
+               const double *m5, double *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void a4_f(const float *y0, const float *y1, const float *y2, const float *y3, float *o, Py_ssize_t s,
+              Py_ssize_t n) nogil
+    void a4_d(const double *y0, const double *y1, const double *y2, const double *y3, double *o, Py_ssize_t s,
+              Py_ssize_t n) nogil
+    void b6_f(const float *v0, const float *v1, const float *v2, const float *v3, const float *v4, const float *v5,
+              float *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void b6_d(const double *v0, const double *v1, const double *v2, const double *v3, const double *v4,
+              const double *v5, double *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void b6a_f(const float *v0, const float *v1, const float *v2, const float *v3, const float *v4, const float *v5,
+               float *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void b6a_d(const double *v0, const double *v1, const double *v2, const double *v3, const double *v4,
+               const double *v5, double *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void bt4_f(const float *d0, const float *d1, const float *d2, const float *d3, float *o, Py_ssize_t s,
+               Py_ssize_t n) nogil
+    void bt4_d(const double *d0, const double *d1, const double *d2, const double *d3, double *o, Py_ssize_t s,
+               Py_ssize_t n) nogil
+    void at4_f(const float *m0, const float *m1, const float *m2, const float *m3, float *o, Py_ssize_t s,
+               Py_ssize_t n) nogil
+    void at4_d(const double *m0, const double *m1, const double *m2, const double *m3, double *o, Py_ssize_t s,
+               Py_ssize_t n) nogil
+    void a2_f(const float *y0, const float *y1, float *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void a2_d(const double *y0, const double *y1, double *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void b4_f(const float *v0, const float *v1, const float *v2, const float *v3, float *o, Py_ssize_t s,
+              Py_ssize_t n) nogil
+    void b4_d(const double *v0, const double *v1, const double *v2, const double *v3, double *o, Py_ssize_t s,
+              Py_ssize_t n) nogil
+    void b4a_f(const float *v0, const float *v1, const float *v2, const float *v3, float *o, Py_ssize_t s,
+               Py_ssize_t n) nogil
+    void b4a_d(const double *v0, const double *v1, const double *v2, const double *v3, double *o, Py_ssize_t s,
+               Py_ssize_t n) nogil
+    void g6_f(const float *g0, const float *g1, const float *g2, float *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void g6_d(const double *g0, const double *g1, const double *g2, double *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void gt6_f(const float *u0, const float *u1, const float *u2, const float *u3, const float *u4, const float *u5,
+               float *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void gt6_d(const double *u0, const double *u1, const double *u2, const double *u3, const double *u4,
+               const double *u5, double *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void g4_f(const float *g0, const float *g1, const float *g2, float *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void g4_d(const double *g0, const double *g1, const double *g2, double *o, Py_ssize_t s, Py_ssize_t n) nogil
+    void gt4_f(const float *u0, const float *u1, const float *u2, const float *u3, float *o, Py_ssize_t s,
+               Py_ssize_t n) nogil
+    void gt4_d(const double *u0, const double *u1, const double *u2, const double *u3, double *o, Py_ssize_t s,
+               Py_ssize_t n) nogil
+
+
+# ---------------------------------------------------------------------------------------------
+# The transform matrices (chapter 05 derives them; interpolation points 0, 1, -1 (, 2, -2) and infinity):
+#
+# F(2x2, 3x3), a = 4:                                      F(4x4, 3x3), a = 6:
+#   B^T = [[1, 0,-1, 0],   G = [[  1,    0,   0],          B^T = [[4, 0,-5, 0, 1, 0],   G = [[ 1/4,    0,    0],
+#          [0, 1, 1, 0],        [1/2,  1/2, 1/2],                 [0, 4, 4,-1,-1, 0],        [ 1/6,  1/6,  1/6],
+#          [0,-1, 1, 0],        [1/2, -1/2, 1/2],                 [0,-4, 4, 1,-1, 0],        [ 1/6, -1/6,  1/6],
+#          [0, 1, 0,-1]]        [  0,    0,   1]]                 [0,-2,-1, 2, 1, 0],        [1/24, 1/12, 1/6],
+#   A^T = [[1, 1, 1, 0],                                          [0, 2,-1,-2, 1, 0],        [1/24,-1/12, 1/6],
+#          [0, 1,-1,-1]]                                          [0, 4, 0,-5, 0, 1]]        [   0,    0,   1]]
+#                                                          A^T = [[1, 1, 1, 1, 1, 0], [0, 1,-1, 2,-2, 0],
+#                                                                 [0, 1, 1, 4, 4, 0], [0, 1,-1, 8,-8, 1]]
+# The 1-D transforms of n columns whose k-th entries are d[k*ld + i], for either dtype:
+# ---------------------------------------------------------------------------------------------
+
+cdef inline void _bt(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
+    # o[k*s + i] = (B^T d[:, i])[k], k < a: the input transform
+    if m == 4:
+        if floating is float:
+            bt6_f(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+        else:
+            bt6_d(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+    elif floating is float:
+        bt4_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+    else:
+        bt4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+
+
+cdef inline void _at(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
+    # o[k*s + i] = (A^T d[:, i])[k], k < m: the output transform
+    if m == 4:
+        if floating is float:
+            at6_f(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+        else:
+            at6_d(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+    elif floating is float:
+        at4_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+    else:
+        at4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+
+
+cdef inline void _a(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
+    # o[k*s + i] = (A d[:, i])[k], k < a: the transform of the upstream gradient (adjoint of _at)
+    if m == 4:
+        if floating is float:
+            a4_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+        else:
+            a4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+    elif floating is float:
+        a2_f(d, d + ld, o, s, n)
+    else:
+        a2_d(d, d + ld, o, s, n)
+
+
+cdef inline void _b(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m,
+                    bint add) noexcept nogil:
+    # o[k*s + i] = (B d[:, i])[k] (or += if add), k < a: the transform back to the input (adjoint of _bt)
+    if m == 4:
+        if floating is float:
+            if add:
+                b6a_f(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+            else:
+                b6_f(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+        elif add:
+            b6a_d(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+        else:
+            b6_d(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+    elif floating is float:
+        if add:
+            b4a_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+        else:
+            b4_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+    elif add:
+        b4a_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+    else:
+        b4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# Filter transforms: U[xi, c, f] = (G w[f, c] G^T)[xi], and the adjoint dw[f, c] = G^T dU[:, c, f] G, vectorised over
+# the filters f of one input channel c (the weights are first transposed to (C, 3, 3, F)).
+# ---------------------------------------------------------------------------------------------
+
+cdef inline void _g(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
+    # o[k*s + i] = (G d[:, i])[k], k < a, for 3-long columns d[j*ld + i]
+    if m == 4:
+        if floating is float:
+            g6_f(d, d + ld, d + 2 * ld, o, s, n)
+        else:
+            g6_d(d, d + ld, d + 2 * ld, o, s, n)
+    elif floating is float:
+        g4_f(d, d + ld, d + 2 * ld, o, s, n)
+    else:
+        g4_d(d, d + ld, d + 2 * ld, o, s, n)
+
+
+cdef inline void _gt(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
+    # o[j*s + i] = (G^T d[:, i])[j], j < 3, for a-long columns d[k*ld + i]
+    if m == 4:
+        if floating is float:
+            gt6_f(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+        else:
+            gt6_d(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
+    elif floating is float:
+        gt4_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+    else:
+        gt4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+
+
+cdef void _filters(const floating *w, Py_ssize_t F, Py_ssize_t C, floating *U, Py_ssize_t sU, floating *S, int m,
+                   int nt) noexcept nogil:
+    # U[xi*sU + c*F + f] = (G w[f, c] G^T)[xi] for all filters, on nt threads; S: scratch of 9*C*F + nt*(m+2)*3*F
+    cdef Py_ssize_t c, k, a = m + 2
+    cdef floating *T
+    transpose(w, 9 * C, S, F, F, 9 * C, True)            # S[c, i, j, f] = w[f, c, i, j]
+    for c in prange(C, schedule="static", num_threads=nt):
+        T = S + 9 * C * F + threadid() * a * 3 * F        # G w[:, c] of all filters, (a, 3, F)
+        _g(S + 9 * c * F, 3 * F, T, 3 * F, 3 * F, m)       # columns: T[k, j] = (G w[:, j])[k]
+        for k in range(a):                                # rows: U[k*a + l] = (T[k] G^T)[l]
+            _g(T + 3 * k * F, F, U + a * k * sU + c * F, sU, F, m)
+
+
+cdef void _filters_adjoint(const floating *dU, Py_ssize_t sU, floating *dw, Py_ssize_t F, Py_ssize_t C, floating *S,
+                           int m, int nt) noexcept nogil:
+    # dw[f, c] = G^T dU[:, c, f] G for dU[xi, c, f] = dU[xi*sU + c*F + f]; S: scratch as for _filters
+    cdef Py_ssize_t c, k, a = m + 2
+    cdef floating *T
+    for c in prange(C, schedule="static", num_threads=nt):
+        T = S + 9 * C * F + threadid() * a * 3 * F        # dU G of all filters, (a, 3, F)
+        for k in range(a):                                # rows: T[k, j] = (dU[k, :] G)[j]
+            _gt(dU + a * k * sU + c * F, sU, T + 3 * k * F, F, F, m)
+        _gt(T, 3 * F, S + 9 * c * F, 3 * F, 3 * F, m)      # columns: S[c, i, j] = (G^T T[:, j])[i]
+    transpose(S, F, dw, 9 * C, 9 * C, F, True)            # dw[f, c, i, j] = S[c, i, j, f]
+
+
+def filter_transform(const floating[:, :, :, ::1] w, int m=4):
+    """U = G w G^T of every 3x3 filter w (F, C, 3, 3), as the a*a matrices of the products: shape ((m+2)**2, C, F)."""
+    cdef Py_ssize_t F = w.shape[0], C = w.shape[1], a = m + 2
+    if w.shape[2] != 3 or w.shape[3] != 3 or m not in (2, 4):
+        raise ValueError(f"filter_transform needs 3x3 filters and m in (2, 4), got w {tuple(w.shape)[:4]}, m={m}")
+    dtype = np.float32 if floating is float else np.float64
+    cdef Py_ssize_t sU = _stride(C * F, sizeof(floating))
+    U = np.empty((a * a, sU), dtype=dtype)
+    cdef floating[:, ::1] Uv = U
+    cdef int nt = openmp_threads()
+    cdef floating[::1] S = np.empty(9 * C * F + nt * a * 3 * F, dtype=dtype)
+    with nogil:
+        _filters(&w[0, 0, 0, 0], F, C, &Uv[0, 0], sU, &S[0], m, nt)
+    return U[:, :C * F].reshape(a * a, C, F)
+
+
+def filter_transform_adjoint(const floating[:, :, ::1] dU, int m=4):
+    """dw = G^T dU G for every filter, the gradient of `filter_transform`: dU ((m+2)**2, C, F) -> dw (F, C, 3, 3)."""
+    cdef Py_ssize_t C = dU.shape[1], F = dU.shape[2], a = m + 2
+    if dU.shape[0] != a * a or m not in (2, 4):
+        raise ValueError(f"filter_transform_adjoint: dU has {dU.shape[0]} matrices, expected {a * a} for m={m}")
+    dtype = np.float32 if floating is float else np.float64
+    dw = np.empty((F, C, 3, 3), dtype=dtype)
+    cdef floating[:, :, :, ::1] dwv = dw
+    cdef int nt = openmp_threads()
+    cdef floating[::1] S = np.empty(9 * C * F + nt * a * 3 * F, dtype=dtype)
+    with nogil:
+        _filters_adjoint(&dU[0, 0, 0], C * F, &dwv[0, 0, 0, 0], F, C, &S[0], m, nt)
+    return dw
+
+
+# ---------------------------------------------------------------------------------------------
+# Buffers, geometry and transposes.
+# ---------------------------------------------------------------------------------------------
+
+_tls = threading.local()
+
+
+def _buffer(str name, Py_ssize_t n, dtype):
+    """A scratch array of n elements, kept between calls in a per-Python-thread cache (reused, so that a call does not
+    pay for fresh pages; grown when a larger one is needed)."""
+    cache = getattr(_tls, "buffers", None)
+    if cache is None:
+        cache = _tls.buffers = {}
+    key = (name, np.dtype(dtype).char)
+    buf = cache.get(key)
+    if buf is None or buf.size < n:
+        buf = cache[key] = np.empty(max(n, 1), dtype=dtype)
+    return buf[:n]
+
+
+def clear_buffers():
+    """Free the scratch buffers this thread's Winograd calls keep for reuse."""
+    _tls.buffers = {}
+
+
+cdef Py_ssize_t _stride(Py_ssize_t n, Py_ssize_t itemsize) noexcept nogil:
+    # Distance between the a*a matrices of a buffer: at least n elements, rounded up to whole 4 KB pages plus one 64-byte
+    # cache line. A tile's transform touches each of the a*a matrices at the same offset; were they a multiple of 4 KB
+    # apart, all a*a accesses would fall into the same set of the L1 cache and evict each other.
+    cdef Py_ssize_t page = 4096 // itemsize
+    return (n + page - 1) // page * page + 64 // itemsize
+
+
+cdef struct Geom:
+    Py_ssize_t N, C, F, H, W, Ho, Wo, pad, m, a, nth, ntw, Hp, Wp, Tb, sC, sF, sU
+    # output Ho x Wo in nth x ntw tiles of m x m, read from an Hp x Wp padded input (Hp = nth*m + 2, Wp = ntw*m + 2);
+    # blocks of at most Tb tiles; sC, sF, sU: distances between the a*a matrices of V, M (or Z) and U (see _stride)
+
+
+cdef Geom _geometry(Py_ssize_t N, Py_ssize_t C, Py_ssize_t H, Py_ssize_t W, Py_ssize_t F, Py_ssize_t pad, int m):
+    cdef Geom g
+    if m != 2 and m != 4:
+        raise ValueError(f"Winograd tiles must be m=2 or m=4, got m={m}")
+    if pad < 0 or H + 2 * pad < 3 or W + 2 * pad < 3:
+        raise ValueError(f"a 3x3 filter does not fit an input of {H}x{W} with pad={pad}")
+    g.N, g.C, g.F, g.H, g.W, g.pad, g.m, g.a = N, C, F, H, W, pad, m, m + 2
+    g.Ho, g.Wo = H + 2 * pad - 2, W + 2 * pad - 2
+    g.nth, g.ntw = (g.Ho + m - 1) // m, (g.Wo + m - 1) // m
+    g.Hp, g.Wp = g.nth * m + 2, g.ntw * m + 2
+    g.Tb = g.sC = g.sF = g.sU = 0
+    return g
+
+
+cdef void _load_input(const floating *x, floating *X, Geom *g, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+    # rows r0 <= r < r1 of one zero-padded input image, channels innermost: X[r - r0, col, c] = xpad[c, r, col]
+    cdef Py_ssize_t r, h, C = g.C, ld = g.Wp * g.C
+    cdef floating *row
+    for r in range(r0, r1):
+        row = X + (r - r0) * ld
+        h = r - g.pad
+        if h < 0 or h >= g.H:
+            memset(row, 0, ld * sizeof(floating))
+            continue
+        memset(row, 0, g.pad * C * sizeof(floating))
+        transpose(x + h * g.W, g.H * g.W, row + g.pad * C, C, C, g.W, False)
+        memset(row + (g.pad + g.W) * C, 0, (g.Wp - g.pad - g.W) * C * sizeof(floating))
+
+
+# ---------------------------------------------------------------------------------------------
+# The transforms of one row of tiles of one image (th; its tiles are t0 <= t < t0 + ntw of the block).
+# ---------------------------------------------------------------------------------------------
+
+cdef void _input_row(const floating *X, floating *V, floating *T, Geom *g, Py_ssize_t t0) noexcept nogil:
+    # V[xi, t, :] = (B^T d B)[xi] for the tiles of the row; X: the a padded input rows of the tile row, (a, Wp, C)
+    cdef Py_ssize_t tw, k, C = g.C, a = g.a, m = g.m, ld = g.Wp * g.C
+    _bt(X, ld, T, ld, ld, m)                              # columns, the whole row at once: T[k] = (B^T d)[k], (a, Wp, C)
+    for tw in range(g.ntw):                               # rows, tile by tile (patches overlap): V[k*a + l] = (T[k] B)[l]
+        for k in range(a):
+            _bt(T + k * ld + tw * m * C, C, V + k * a * g.sC + (t0 + tw) * C, g.sC, C, m)
+
+
+cdef void _output_row(const floating *M, const floating *b, floating *out, floating *T, Geom *g, Py_ssize_t t0,
+                      Py_ssize_t n, Py_ssize_t th) noexcept nogil:
+    # out[n, :, tile] = A^T M[:, t, :] A + b for the tiles of row th, transposed back to NCHW and clipped to Ho x Wo
+    cdef Py_ssize_t k, i, tw, hi, a = g.a, m = g.m, F = g.F, R = g.ntw * g.F, HW = g.Ho * g.Wo
+    cdef floating *Y = T + m * a * R                      # the outputs, (m, ntw, m, F): row i, column tw*m + j
+    for k in range(a):                                    # columns, the whole row at once: T[i, k] = (A^T M[:, k])[i]
+        _at(M + k * g.sF + t0 * F, a * g.sF, T + k * R, a * R, R, m)
+    for i in range(m):                                    # rows, tile by tile: Y[i, tw, j] = (T[i, :, tw] A)[j]
+        for tw in range(g.ntw):
+            _at(T + i * a * R + tw * F, R, Y + (i * g.ntw + tw) * m * F, F, F, m)
+    hi = g.Ho - th * m
+    if hi > m:
+        hi = m
+    for i in range(hi):                                   # Y[i] (Wo, F) + b -> out[n, :, th*m + i, :] (F, Wo)
+        transpose(Y + i * g.ntw * m * F, F, out + n * F * HW + (th * m + i) * g.Wo, HW, g.Wo, F, True, b)
+
+
+cdef void _grad_output_row(const floating *dout, floating *Z, floating *T, Geom *g, Py_ssize_t t0, Py_ssize_t n,
+                           Py_ssize_t th) noexcept nogil:
+    # Z[xi, t, :] = (A dY A^T)[xi] for the m x m tiles dY of row th of the upstream gradient (zero beyond Ho x Wo)
+    cdef Py_ssize_t i, k, tw, hi, a = g.a, m = g.m, F = g.F, Wq = g.ntw * g.m, ld = Wq * F
+    cdef floating *D = T + a * ld                         # the m rows of dout, channels innermost, (m, Wq, F)
+    memset(D, 0, m * ld * sizeof(floating))
+    hi = g.Ho - th * m
+    if hi > m:
+        hi = m
+    for i in range(hi):
+        transpose(dout + (n * F * g.Ho + th * m + i) * g.Wo, g.Ho * g.Wo, D + i * ld, F, F, g.Wo, False)
+    _a(D, ld, T, ld, ld, m)                               # columns, the whole row at once: T[k] = (A dY)[k], (a, Wq, F)
+    for tw in range(g.ntw):                               # rows, tile by tile: Z[k*a + l] = (T[k] A^T)[l]
+        for k in range(a):
+            _a(T + k * ld + tw * m * F, F, Z + k * a * g.sF + (t0 + tw) * F, g.sF, F, m)
+
+
+cdef void _grad_input_row(const floating *dV, floating *DX, floating *T, Geom *g, Py_ssize_t t0,
+                          Py_ssize_t th) noexcept nogil:
+    # DX (the padded input gradient of one image, (Hp, Wp, C)) += B dV[:, t, :] B^T at the patch of each tile of row th
+    cdef Py_ssize_t k, tw, a = g.a, m = g.m, C = g.C, R = g.ntw * g.C
+    for k in range(a):                                    # columns, the whole row at once: T[i, k] = (B dV[:, k])[i]
+        _b(dV + k * g.sC + t0 * C, a * g.sC, T + k * R, a * R, R, m, False)
+    for tw in range(g.ntw):                               # rows, tile by tile, added into the overlapping patches
+        for k in range(a):
+            _b(T + k * a * R + tw * C, R, DX + ((th * m + k) * g.Wp + tw * m) * C, C, C, m, True)
+
+
+cdef void _store_grad(const floating *DX, floating *dx, Geom *g) noexcept nogil:
+    # dx[c, h, w] (one image) = the interior of the padded gradient DX[h + pad, w + pad, c]
+    cdef Py_ssize_t h
+    for h in range(g.H):
+        transpose(DX + ((h + g.pad) * g.Wp + g.pad) * g.C, g.C, dx + h * g.W, g.H * g.W, g.W, g.C, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The convolution: blocks of tiles, a*a matrix products per block, OpenMP over the blocks.
+# ---------------------------------------------------------------------------------------------
+
+cdef Py_ssize_t _tile_target = 256
+
+
+def set_tile_target(Py_ssize_t tiles):
+    """Tuning knob: about how many tiles a block holds (the rows of its a*a matrix products)."""
+    global _tile_target
+    if tiles < 1:
+        raise ValueError(f"need at least one tile per block, got {tiles}")
+    _tile_target = tiles
+
+
+def get_tile_target():
+    """The current block size in tiles (see set_tile_target)."""
+    return _tile_target
+
+
+cdef void _plan(Geom *g, int nt, Py_ssize_t itemsize, Py_ssize_t *per_unit, Py_ssize_t *band) noexcept:
+    # A unit of work is `per_unit` whole images, or (per_unit == 1) one image in bands of `band` tile rows; g.Tb is
+    # the most tiles in a block. Units never share an image, so their input-gradient scatters never overlap.
+    cdef Py_ssize_t tpi = g.nth * g.ntw, k, most
+    if tpi <= _tile_target:
+        k = _tile_target // tpi
+        most = (g.N + nt - 1) // nt             # give every thread some work
+        if k > most:
+            k = most
+        per_unit[0] = k if k >= 1 else 1
+        band[0] = g.nth
+    else:
+        per_unit[0] = 1
+        k = _tile_target // g.ntw
+        band[0] = k if k >= 1 else 1
+    g.Tb = per_unit[0] * band[0] * g.ntw
+    g.sC, g.sF, g.sU = _stride(g.Tb * g.C, itemsize), _stride(g.Tb * g.F, itemsize), _stride(g.C * g.F, itemsize)
+
+
+cdef Py_ssize_t _scratch(Geom *g) noexcept:
+    # elements of per-thread scratch the row transforms need (the largest of their uses)
+    cdef Py_ssize_t most = g.a * g.Wp * g.C                                   # _input_row
+    most = max(most, (g.m * g.a + g.m * g.m) * g.ntw * g.F)                   # _output_row
+    most = max(most, (g.a + g.m) * g.ntw * g.m * g.F)                         # _grad_output_row
+    return max(most, g.a * g.a * g.ntw * g.C)                                 # _grad_input_row
+
+
+def conv_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w, const floating[::1] b,
+                 Py_ssize_t pad, int m=4):
+    """Stride-1 3x3 convolution by Winograd's F(m x m, 3x3), m = 2 or 4: out (N, F, Ho, Wo) in the dtype of x.
+
+    x (N, C, H, W), w (F, C, 3, 3), b (F,), all C-contiguous and of one dtype.
+    """
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], F = w.shape[0]
+    if w.shape[1] != C or w.shape[2] != 3 or w.shape[3] != 3 or b.shape[0] != F:
+        raise ValueError(f"need w of shape (F, {C}, 3, 3) and b of shape (F,), got {tuple(w.shape)[:4]} and {b.shape[0]}")
+    cdef Geom g = _geometry(N, C, x.shape[2], x.shape[3], F, pad, m)
+    dtype = np.float32 if floating is float else np.float64
+    if N == 0 or C == 0 or F == 0:             # nothing to sum: the biases (or an empty batch)
+        return np.broadcast_to(np.asarray(b)[:, None, None], (N, F, g.Ho, g.Wo)).astype(dtype)
+    cdef int nt = openmp_threads() if N > 1 else 1
+    cdef Py_ssize_t per_unit, band, units, u, n, n0, n1, th, th0, th1, xi, A2 = g.a * g.a, t
+    _plan(&g, nt, sizeof(floating), &per_unit, &band)
+    units = (N + per_unit - 1) // per_unit
+    out = np.empty((N, F, g.Ho, g.Wo), dtype=dtype)
+    cdef floating[::1] Uv = _buffer("U", A2 * g.sU, dtype)
+    cdef floating[:, ::1] Vv = _buffer("V", nt * A2 * g.sC, dtype).reshape(nt, -1)
+    cdef floating[:, ::1] Mv = _buffer("M", nt * A2 * g.sF, dtype).reshape(nt, -1)
+    cdef floating[:, ::1] Xv = _buffer("X", nt * (band * m + 2) * g.Wp * C, dtype).reshape(nt, -1)
+    cdef floating[:, ::1] Sv = _buffer("S", nt * _scratch(&g), dtype).reshape(nt, -1)
+    cdef floating[:, :, :, ::1] ov = out
+    cdef floating one = 1, zero = 0
+    cdef int ntiles
+    cdef floating[::1] Wv = _buffer("W", 9 * C * F + nt * g.a * 3 * F, dtype)
+    with nogil:
+        _filters(&w[0, 0, 0, 0], F, C, &Uv[0], g.sU, &Wv[0], m, nt)
+    for u in prange(units, nogil=True, schedule="static", num_threads=nt):
+        t = threadid()
+        n0 = u * per_unit
+        n1 = n0 + per_unit
+        if n1 > N:
+            n1 = N
+        th0 = 0
+        while th0 < g.nth:
+            th1 = th0 + band
+            if th1 > g.nth:
+                th1 = g.nth
+            ntiles = <int>((n1 - n0) * (th1 - th0) * g.ntw)
+            for n in range(n0, n1):         # V: the input transforms
+                _load_input(&x[n, 0, 0, 0], &Xv[t, 0], &g, th0 * m, th1 * m + 2)
+                for th in range(th0, th1):
+                    _input_row(&Xv[t, (th - th0) * m * g.Wp * C], &Vv[t, 0], &Sv[t, 0], &g,
+                               ((n - n0) * (th1 - th0) + th - th0) * g.ntw)
+            for xi in range(A2):            # M[xi] (T, F) = V[xi] (T, C) @ U[xi] (C, F)
+                gemm(False, False, ntiles, <int>F, <int>C, one, &Vv[t, xi * g.sC], <int>C,
+                     &Uv[xi * g.sU], <int>F, zero, &Mv[t, xi * g.sF], <int>F)
+            for n in range(n0, n1):         # the output transforms
+                for th in range(th0, th1):
+                    _output_row(&Mv[t, 0], &b[0], &ov[0, 0, 0, 0], &Sv[t, 0], &g,
+                                ((n - n0) * (th1 - th0) + th - th0) * g.ntw, n, th)
+            th0 = th1
+    return out
+
+
+def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1] x,
+                  const floating[:, :, :, ::1] w, Py_ssize_t pad, int m=4, bint need_dx=True):
+    """Backward pass of `conv_forward` (the adjoint of the same transforms and products): dx (None unless need_dx),
+    dw, db in the dtype of the inputs."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], F = w.shape[0]
+    if w.shape[1] != C or w.shape[2] != 3 or w.shape[3] != 3:
+        raise ValueError(f"need w of shape (F, {C}, 3, 3), got {tuple(w.shape)[:4]}")
+    cdef Geom g = _geometry(N, C, x.shape[2], x.shape[3], F, pad, m)
+    if dout.shape[0] != N or dout.shape[1] != F or dout.shape[2] != g.Ho or dout.shape[3] != g.Wo:
+        raise ValueError(f"dout has shape {tuple(dout.shape)[:4]}, expected {(N, F, g.Ho, g.Wo)}")
+    dtype = np.float32 if floating is float else np.float64
+    if N == 0 or C == 0 or F == 0:             # nothing to sum: zero gradients (and the bias gradient)
+        return (np.zeros((N, C, g.H, g.W), dtype=dtype) if need_dx else None), np.zeros((F, C, 3, 3), dtype=dtype), \
+            np.asarray(dout).sum(axis=(0, 2, 3)).astype(dtype)
+    cdef int nt = openmp_threads() if N > 1 else 1
+    cdef Py_ssize_t per_unit, band, units, u, n, n0, n1, th, th0, th1, xi, A2 = g.a * g.a, t, tr
+    _plan(&g, nt, sizeof(floating), &per_unit, &band)
+    units = (N + per_unit - 1) // per_unit
+    cdef floating[::1] Uv = _buffer("U", A2 * g.sU, dtype)
+    cdef floating[:, ::1] Vv = _buffer("V", nt * A2 * g.sC, dtype).reshape(nt, -1)
+    cdef floating[:, ::1] Zv = _buffer("M", nt * A2 * g.sF, dtype).reshape(nt, -1)
+    cdef floating[:, ::1] Xv = _buffer("X", nt * (band * m + 2) * g.Wp * C, dtype).reshape(nt, -1)
+    cdef floating[:, ::1] Sv = _buffer("S", nt * _scratch(&g), dtype).reshape(nt, -1)
+    cdef floating[:, ::1] Dv = _buffer("D", nt * (g.Hp * g.Wp * C if need_dx else 1), dtype).reshape(nt, -1)
+    dUb = _buffer("dU", nt * A2 * g.sU, dtype).reshape(nt, -1)
+    dUb[...] = 0
+    cdef floating[:, ::1] dUv = dUb
+    dx = np.empty((N, C, g.H, g.W), dtype=dtype) if need_dx else np.empty((1, 1, 1, 1), dtype=dtype)  # placeholder
+    cdef floating[:, :, :, ::1] dxv = dx
+    cdef floating one = 1, zero = 0
+    cdef int ntiles
+    cdef floating[::1] Wv = _buffer("W", 9 * C * F + nt * g.a * 3 * F, dtype)
+    with nogil:
+        _filters(&w[0, 0, 0, 0], F, C, &Uv[0], g.sU, &Wv[0], m, nt)
+    for u in prange(units, nogil=True, schedule="static", num_threads=nt):
+        t = threadid()
+        n0 = u * per_unit
+        n1 = n0 + per_unit
+        if n1 > N:
+            n1 = N
+        th0 = 0
+        while th0 < g.nth:
+            th1 = th0 + band
+            if th1 > g.nth:
+                th1 = g.nth
+            ntiles = <int>((n1 - n0) * (th1 - th0) * g.ntw)
+            for n in range(n0, n1):         # V and Z: the transforms of the input and of the upstream gradient
+                _load_input(&x[n, 0, 0, 0], &Xv[t, 0], &g, th0 * m, th1 * m + 2)
+                for th in range(th0, th1):
+                    tr = ((n - n0) * (th1 - th0) + th - th0) * g.ntw
+                    _input_row(&Xv[t, (th - th0) * m * g.Wp * C], &Vv[t, 0], &Sv[t, 0], &g, tr)
+                    _grad_output_row(&dout[0, 0, 0, 0], &Zv[t, 0], &Sv[t, 0], &g, tr, n, th)
+            for xi in range(A2):            # dU[xi] (C, F) += V[xi]^T (C, T) @ Z[xi] (T, F)
+                gemm(True, False, <int>C, <int>F, ntiles, one, &Vv[t, xi * g.sC], <int>C,
+                     &Zv[t, xi * g.sF], <int>F, one, &dUv[t, xi * g.sU], <int>F)
+            if need_dx:
+                for xi in range(A2):        # dV[xi] (T, C) = Z[xi] (T, F) @ U[xi]^T (F, C), written over V
+                    gemm(False, True, ntiles, <int>C, <int>F, one, &Zv[t, xi * g.sF], <int>F,
+                         &Uv[xi * g.sU], <int>F, zero, &Vv[t, xi * g.sC], <int>C)
+                for n in range(n0, n1):     # dx: B dV B^T added into each image's padded gradient
+                    if th0 == 0:
+                        memset(&Dv[t, 0], 0, g.Hp * g.Wp * C * sizeof(floating))
+                    for th in range(th0, th1):
+                        _grad_input_row(&Vv[t, 0], &Dv[t, 0], &Sv[t, 0], &g,
+                                        ((n - n0) * (th1 - th0) + th - th0) * g.ntw, th)
+                    if th1 == g.nth:
+                        _store_grad(&Dv[t, 0], &dxv[n, 0, 0, 0], &g)
+            th0 = th1
+    for t in range(1, nt):                  # the threads' partial sums of dU
+        dUb[0] += dUb[t]
+    dw = np.empty((F, C, 3, 3), dtype=dtype)
+    cdef floating[:, :, :, ::1] dwv = dw
+    with nogil:
+        _filters_adjoint(&dUv[0, 0], g.sU, &dwv[0, 0, 0, 0], F, C, &Wv[0], m, nt)
+    return (dx if need_dx else None), dw, np.asarray(dout).sum(axis=(0, 2, 3))
