@@ -19,6 +19,17 @@ except ImportError as e:  # the extension was not compiled, or was compiled for 
         "from the dl_nb checkout; after editing a .pyx file, run that command again."
     ) from e
 
+# --- strong-CNN kernels (chapter 08, branch `strong`): fused batch norm + ReLU, crop-and-flip augmentation ---
+try:
+    from . import fused
+except ImportError as e:  # the extension was not compiled, or was compiled for another Python/NumPy
+    raise ImportError(
+        "dl_nb's compiled kernels (dl_nb.fast.fused) could not be imported: "
+        f"{e}. Build them with `pip install -e .` (or `python setup.py build_ext --inplace`) "
+        "from the dl_nb checkout; after editing a .pyx file, run that command again."
+    ) from e
+# --- end of the strong-CNN kernels ---
+
 _blas = None
 
 

@@ -1,0 +1,269 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Fused kernels for the strong CNN of chapter 08 (hand-written; nbdev does not touch this file).
+
+- Spatial batch normalisation followed by a ReLU, forward and backward, in one pass per channel over an
+  (N, C, H, W) batch: the statistics, the normalisation, the scale and shift and the ReLU never build an
+  intermediate array, and the backward pass recomputes the normalised input from the cached input instead
+  of storing it. Sums are accumulated in double precision whatever the dtype of the data.
+- Random crop (with reflect padding) and horizontal flip of a batch, the data augmentation of chapter 08,
+  written straight into the output buffer.
+
+The maths (and the NumPy reference these kernels are checked against) is in nbs/08_cifar10_cnn.ipynb.
+Channels run in parallel (OpenMP); every channel is reduced in a fixed order by one thread, so results do
+not depend on the number of threads.
+"""
+cimport cython
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport sqrt
+import numpy as np
+
+
+from .im2col import openmp_threads
+
+cdef int _MAX_THREADS = openmp_threads()   # the OpenMP team size (1 when compiled without OpenMP)
+cdef Py_ssize_t _PARALLEL_MIN = 1 << 16     # below this many elements one thread beats waking (and waiting for) a team
+
+
+cdef int _threads(Py_ssize_t work) noexcept:
+    "Threads for a loop over `work` elements: the whole team for large arrays, one thread for small ones."
+    return 1 if work < _PARALLEL_MIN else _MAX_THREADS
+
+
+cdef extern from *:
+    """
+    /* Row kernels of the fused batch-norm + ReLU layer, in plain C so that the compiler vectorises them
+       (restrict pointers, branch-free selects, eight independent partial sums per reduction). One copy per
+       dtype: T is the element type, SFX the name suffix. */
+    #include <stddef.h>
+    #if defined(__GNUC__)
+    #define DLNB_NOINLINE __attribute__((noinline))   /* inlined into the OpenMP region, GCC stops vectorising */
+    #else
+    #define DLNB_NOINLINE
+    #endif
+    #if defined(_MSC_VER)
+    #define restrict __restrict
+    #endif
+    #define DLNB_ROW_KERNELS(T, SFX)                                                                       \
+    static DLNB_NOINLINE void dlnb_row_moments_##SFX(const T *restrict p, ptrdiff_t S, T k, double *s1, double *s2) {   \
+        T a[8] = {0}, q[8] = {0}; ptrdiff_t s = 0;                                                     \
+        for (; s + 8 <= S; s += 8)                                                                     \
+            for (int t = 0; t < 8; t++) { T v = p[s + t] - k; a[t] += v; q[t] += v * v; }              \
+        for (; s < S; s++) { T v = p[s] - k; a[0] += v; q[0] += v * v; }                               \
+        T A = 0, Q = 0; for (int t = 0; t < 8; t++) { A += a[t]; Q += q[t]; }                           \
+        *s1 += A; *s2 += Q;                                                                            \
+    }                                                                                                  \
+    static DLNB_NOINLINE void dlnb_row_affine_relu_##SFX(const T *restrict p, T *restrict o, ptrdiff_t S, T m, T a, T b) { \
+        for (ptrdiff_t s = 0; s < S; s++) { T z = a * (p[s] - m) + b; o[s] = z > 0 ? z : (T)0; }       \
+    }                                                                                                  \
+    static DLNB_NOINLINE void dlnb_row_grad_sums_##SFX(const T *restrict d, const T *restrict x, const T *restrict y,  \
+                                         ptrdiff_t S, T k, double *sg, double *sgx) {                  \
+        T a[8] = {0}, q[8] = {0}; ptrdiff_t s = 0;                                                     \
+        for (; s + 8 <= S; s += 8)                                                                     \
+            for (int t = 0; t < 8; t++) {                                                              \
+                T dd = d[s + t], g = y[s + t] > 0 ? dd : (T)0; a[t] += g; q[t] += g * (x[s + t] - k); }    \
+        for (; s < S; s++) { T dd = d[s], g = y[s] > 0 ? dd : (T)0; a[0] += g; q[0] += g * (x[s] - k); }  \
+        T A = 0, Q = 0; for (int t = 0; t < 8; t++) { A += a[t]; Q += q[t]; }                           \
+        *sg += A; *sgx += Q;                                                                           \
+    }                                                                                                  \
+    static DLNB_NOINLINE void dlnb_row_dx_##SFX(const T *restrict d, const T *restrict x, const T *restrict y,         \
+                                  T *restrict o, ptrdiff_t S, T m, T k, T k0, T k1) {                  \
+        for (ptrdiff_t s = 0; s < S; s++) { T dd = d[s], g = y[s] > 0 ? dd : (T)0; o[s] = k * g + k0 + k1 * (x[s] - m); } \
+    }
+    DLNB_ROW_KERNELS(float, f)
+    DLNB_ROW_KERNELS(double, d)
+    """
+    void dlnb_row_moments_f(const float *p, Py_ssize_t S, float k, double *s1, double *s2) noexcept nogil
+    void dlnb_row_moments_d(const double *p, Py_ssize_t S, double k, double *s1, double *s2) noexcept nogil
+    void dlnb_row_affine_relu_f(const float *p, float *o, Py_ssize_t S, float m, float a, float b) noexcept nogil
+    void dlnb_row_affine_relu_d(const double *p, double *o, Py_ssize_t S, double m, double a, double b) noexcept nogil
+    void dlnb_row_grad_sums_f(const float *d, const float *x, const float *y, Py_ssize_t S, float k,
+                              double *sg, double *sgx) noexcept nogil
+    void dlnb_row_grad_sums_d(const double *d, const double *x, const double *y, Py_ssize_t S, double k,
+                              double *sg, double *sgx) noexcept nogil
+    void dlnb_row_dx_f(const float *d, const float *x, const float *y, float *o, Py_ssize_t S,
+                       float m, float k, float k0, float k1) noexcept nogil
+    void dlnb_row_dx_d(const double *d, const double *x, const double *y, double *o, Py_ssize_t S,
+                       double m, double k, double k0, double k1) noexcept nogil
+
+
+cdef inline void _row_moments(const floating *p, Py_ssize_t S, floating k, double *s1, double *s2) noexcept nogil:
+    if floating is float:
+        dlnb_row_moments_f(p, S, k, s1, s2)
+    else:
+        dlnb_row_moments_d(p, S, k, s1, s2)
+
+
+cdef inline void _row_affine_relu(const floating *p, floating *o, Py_ssize_t S, floating m, floating a,
+                                  floating b) noexcept nogil:
+    if floating is float:
+        dlnb_row_affine_relu_f(p, o, S, m, a, b)
+    else:
+        dlnb_row_affine_relu_d(p, o, S, m, a, b)
+
+
+cdef inline void _row_grad_sums(const floating *d, const floating *x, const floating *y, Py_ssize_t S,
+                                floating k, double *sg, double *sgx) noexcept nogil:
+    if floating is float:
+        dlnb_row_grad_sums_f(d, x, y, S, k, sg, sgx)
+    else:
+        dlnb_row_grad_sums_d(d, x, y, S, k, sg, sgx)
+
+
+cdef inline void _row_dx(const floating *d, const floating *x, const floating *y, floating *o, Py_ssize_t S,
+                         floating m, floating k, floating k0, floating k1) noexcept nogil:
+    if floating is float:
+        dlnb_row_dx_f(d, x, y, o, S, m, k, k0, k1)
+    else:
+        dlnb_row_dx_d(d, x, y, o, S, m, k, k0, k1)
+
+
+def bn_relu_forward_train(const floating[:, :, :, ::1] x, const floating[::1] gamma, const floating[::1] beta,
+                          double eps):
+    """Batch statistics per channel, then out = max(0, gamma * (x - mean) / sqrt(var + eps) + beta).
+
+    Returns out (N, C, H, W) in the dtype of x, and the per-channel batch mean and (biased) variance and
+    1 / sqrt(var + eps), as float64 arrays of shape (C,). The variance is computed from data shifted by one of
+    the channel's own values, which avoids the cancellation of E[x^2] - E[x]^2 when the mean is large."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], S = x.shape[2] * x.shape[3], n, c
+    if gamma.shape[0] != C or beta.shape[0] != C:
+        raise ValueError(f"gamma and beta must have shape ({C},), got ({gamma.shape[0]},) and ({beta.shape[0]},)")
+    if N * S == 0:
+        raise ValueError("empty batch")
+    dtype = np.float32 if floating is float else np.float64
+    out = np.empty((N, C, x.shape[2], x.shape[3]), dtype=dtype)
+    mean_a, var_a, inv_a = np.empty(C), np.empty(C), np.empty(C)
+    cdef floating[:, :, ::1] ov = out.reshape(N, C, S)
+    cdef const floating[:, :, ::1] xv = np.asarray(x).reshape(N, C, S)
+    cdef double[::1] mv = mean_a, vv = var_a, iv = inv_a
+    cdef double s1, s2, m, var, inv, M = <double>(N * S)
+    cdef floating k, a, b, fm
+    cdef int nt = _threads(N * C * S)
+    for c in prange(C, nogil=True, schedule="static", num_threads=nt):
+        k = xv[0, c, 0]
+        s1 = 0
+        s2 = 0
+        for n in range(N):
+            _row_moments(&xv[n, c, 0], S, k, &s1, &s2)
+        m = s1 / M
+        var = s2 / M - m * m
+        if var < 0:
+            var = 0
+        m = m + k
+        mv[c] = m
+        vv[c] = var
+        inv = 1.0 / sqrt(var + eps)
+        iv[c] = inv
+        # out = max(0, a * (x - fm) + b), with fm the mean rounded to the data's dtype and b correcting for it;
+        # subtracting the mean before scaling keeps the precision when |mean| >> std
+        fm = <floating>m
+        a = <floating>(gamma[c] * inv)
+        b = <floating>(beta[c] - gamma[c] * inv * (m - fm))
+        for n in range(N):
+            _row_affine_relu(&xv[n, c, 0], &ov[n, c, 0], S, fm, a, b)
+    return out, mean_a, var_a, inv_a
+
+
+def bn_relu_forward_test(const floating[:, :, :, ::1] x, const floating[::1] gamma, const floating[::1] beta,
+                         const double[::1] mean, const double[::1] inv_std):
+    """out = max(0, gamma * (x - mean) * inv_std + beta) with given per-channel mean and inv_std (test mode)."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], S = x.shape[2] * x.shape[3], n, c
+    if gamma.shape[0] != C or beta.shape[0] != C or mean.shape[0] != C or inv_std.shape[0] != C:
+        raise ValueError(f"gamma, beta, mean and inv_std must have shape ({C},)")
+    dtype = np.float32 if floating is float else np.float64
+    out = np.empty((N, C, x.shape[2], x.shape[3]), dtype=dtype)
+    cdef floating[:, :, ::1] ov = out.reshape(N, C, S)
+    cdef const floating[:, :, ::1] xv = np.asarray(x).reshape(N, C, S)
+    cdef floating a, b, fm
+    cdef int nt = _threads(N * C * S)
+    for c in prange(C, nogil=True, schedule="static", num_threads=nt):
+        fm = <floating>mean[c]
+        a = <floating>(gamma[c] * inv_std[c])
+        b = <floating>(beta[c] - gamma[c] * inv_std[c] * (mean[c] - fm))
+        for n in range(N):
+            _row_affine_relu(&xv[n, c, 0], &ov[n, c, 0], S, fm, a, b)
+    return out
+
+
+def bn_relu_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1] x,
+                     const floating[:, :, :, ::1] out, const floating[::1] gamma,
+                     const double[::1] mean, const double[::1] inv_std, bint train):
+    """Backward pass of the fused layer. g = dout * (out > 0) is the gradient at the batch-norm output; with
+    xhat = (x - mean) * inv_std, dbeta = sum g, dgamma = sum g * xhat, and dx is
+    gamma * inv_std * (g - dbeta / M - xhat * dgamma / M) in train mode (statistics of the batch),
+    gamma * inv_std * g in test mode (fixed statistics). Returns dx, dgamma, dbeta in the dtype of x."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], S = x.shape[2] * x.shape[3], n, c
+    if (dout.shape[0] != N or dout.shape[1] != C or dout.shape[2] != x.shape[2] or dout.shape[3] != x.shape[3]
+            or out.shape[0] != N or out.shape[1] != C or out.shape[2] != x.shape[2] or out.shape[3] != x.shape[3]):
+        raise ValueError(f"dout {tuple(dout.shape)[:4]} and the cached output {tuple(out.shape)[:4]} must have "
+                         f"the input's shape {tuple(x.shape)[:4]}")
+    if gamma.shape[0] != C or mean.shape[0] != C or inv_std.shape[0] != C:
+        raise ValueError(f"gamma, mean and inv_std must have shape ({C},)")
+    dtype = np.float32 if floating is float else np.float64
+    dx = np.empty((N, C, x.shape[2], x.shape[3]), dtype=dtype)
+    dg_a, db_a = np.empty(C, dtype=dtype), np.empty(C, dtype=dtype)
+    cdef floating[:, :, ::1] dxv = dx.reshape(N, C, S)
+    cdef const floating[:, :, ::1] dv = np.asarray(dout).reshape(N, C, S)
+    cdef const floating[:, :, ::1] xv = np.asarray(x).reshape(N, C, S)
+    cdef const floating[:, :, ::1] yv = np.asarray(out).reshape(N, C, S)
+    cdef floating[::1] dgv = dg_a, dbv = db_a
+    cdef double sg, sgx, m, inv, M = <double>(N * S)
+    cdef floating k, k0, k1, fm
+    cdef int nt = _threads(N * C * S)
+    for c in prange(C, nogil=True, schedule="static", num_threads=nt):
+        m = mean[c]
+        inv = inv_std[c]
+        fm = <floating>m
+        sg = 0
+        sgx = 0
+        for n in range(N):
+            _row_grad_sums(&dv[n, c, 0], &xv[n, c, 0], &yv[n, c, 0], S, fm, &sg, &sgx)
+        sgx = (sgx + sg * (fm - m)) * inv               # sum g * xhat (the shift by the rounded mean corrected)
+        dbv[c] = <floating>sg
+        dgv[c] = <floating>sgx
+        k = <floating>(gamma[c] * inv)
+        if train:
+            # dx = k * g + k1 * (x - m) + k0 = k * g + k1 * (x - fm) + (k0 + k1 * (fm - m))
+            k1 = <floating>(-gamma[c] * inv * inv * sgx / M)
+            k0 = <floating>(-gamma[c] * inv * sg / M - gamma[c] * inv * inv * sgx / M * (fm - m))
+        else:
+            k0 = 0
+            k1 = 0
+        for n in range(N):
+            _row_dx(&dv[n, c, 0], &xv[n, c, 0], &yv[n, c, 0], &dxv[n, c, 0], S, fm, k, k0, k1)
+    return dx, dg_a, db_a
+
+
+def crop_flip(const floating[:, :, :, ::1] x, const int[::1] dy, const int[::1] dx, const unsigned char[::1] flip,
+              Py_ssize_t pad):
+    """out[n] = the H x W window at offset (dy[n], dx[n]) of x[n] reflect-padded by `pad`, mirrored left-right
+    where flip[n]. Offsets lie in [0, 2 * pad]; reflection does not repeat the edge pixel (as np.pad 'reflect')."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], n, c, i, j, si, sj
+    if dy.shape[0] != N or dx.shape[0] != N or flip.shape[0] != N:
+        raise ValueError(f"need one offset pair and one flip flag per image ({N}), got {dy.shape[0]}, "
+                         f"{dx.shape[0]} and {flip.shape[0]}")
+    if pad < 0 or pad >= H or pad >= W:
+        raise ValueError(f"pad must be in [0, {min(H, W) - 1}] for {H}x{W} images, got {pad}")
+    for n in range(N):
+        if dy[n] < 0 or dy[n] > 2 * pad or dx[n] < 0 or dx[n] > 2 * pad:
+            raise ValueError(f"offsets must lie in [0, {2 * pad}], got ({dy[n]}, {dx[n]}) for image {n}")
+    dtype = np.float32 if floating is float else np.float64
+    out = np.empty((N, C, H, W), dtype=dtype)
+    cdef floating[:, :, :, ::1] ov = out
+    cdef int nt = _threads(N * C * H * W)
+    for n in prange(N, nogil=True, schedule="static", num_threads=nt):
+        for c in range(C):
+            for i in range(H):
+                si = i + dy[n] - pad
+                if si < 0:
+                    si = -si
+                elif si >= H:
+                    si = 2 * H - 2 - si
+                for j in range(W):
+                    sj = (W - 1 - j if flip[n] else j) + dx[n] - pad
+                    if sj < 0:
+                        sj = -sj
+                    elif sj >= W:
+                        sj = 2 * W - 2 - sj
+                    ov[n, c, i, j] = x[n, c, si, sj]
+    return out
