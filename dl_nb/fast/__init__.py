@@ -9,26 +9,25 @@ BLAS on its own small matrices. A multi-threaded BLAS would then start threads o
 every call (oversubscribing the cores), so while such a kernel runs on more than one thread, BLAS is
 limited to one thread (threadpoolctl); with one OpenMP thread, nothing is changed.
 """
-try:
-    from . import im2col as _kernels
-    from .im2col import im2col, col2im, openmp_threads, max_pool_forward, max_pool_backward
-except ImportError as e:  # the extension was not compiled, or was compiled for another Python/NumPy
-    raise ImportError(
-        "dl_nb's compiled kernels (dl_nb.fast.im2col) could not be imported: "
-        f"{e}. Build them with `pip install -e .` (or `python setup.py build_ext --inplace`) "
-        "from the dl_nb checkout; after editing a .pyx file, run that command again."
-    ) from e
+import importlib
 
-# --- strong-CNN kernels (chapter 08, branch `strong`): fused batch norm + ReLU, crop-and-flip augmentation ---
-try:
-    from . import fused
-except ImportError as e:  # the extension was not compiled, or was compiled for another Python/NumPy
-    raise ImportError(
-        "dl_nb's compiled kernels (dl_nb.fast.fused) could not be imported: "
-        f"{e}. Build them with `pip install -e .` (or `python setup.py build_ext --inplace`) "
-        "from the dl_nb checkout; after editing a .pyx file, run that command again."
-    ) from e
-# --- end of the strong-CNN kernels ---
+
+def _load(name):
+    "Import the compiled extension `dl_nb.fast.<name>`, or fail loudly with how to build it (never a silent fallback)."
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ImportError as e:  # the extension was not compiled, or was compiled for another Python/NumPy
+        raise ImportError(
+            f"dl_nb's compiled kernels ({__name__}.{name}) could not be imported: {e}. Build them with "
+            "`pip install -e .` (or `python setup.py build_ext --inplace`) from the dl_nb checkout; after editing "
+            "a .pyx file, run that command again.") from e
+
+
+_kernels = _load("im2col")       # im2col/col2im, fused im2col + GEMM convolution, max pooling (chapter 05)
+_winograd = _load("winograd")    # Winograd F(2x2)/F(4x4, 3x3) convolution (chapter 05)
+fused = _load("fused")           # fused batch norm + ReLU, crop-and-flip augmentation (chapter 08)
+im2col, col2im, openmp_threads = _kernels.im2col, _kernels.col2im, _kernels.openmp_threads
+max_pool_forward, max_pool_backward = _kernels.max_pool_forward, _kernels.max_pool_backward
 
 _blas = None
 
@@ -42,20 +41,32 @@ def _single_threaded_blas():
     return _blas.limit(limits=1)
 
 
-def conv_forward(x, w, b, pad, stride):
-    """Fused im2col + GEMM convolution forward (see `im2col.pyx`): out (N, F, Ho, Wo) in the dtype of x."""
+def _run(kernel, x, *args):
+    "Call a batch-parallel kernel, with BLAS on one thread while the OpenMP threads share the images."
     if x.shape[0] > 1 and openmp_threads() > 1:
         with _single_threaded_blas():
-            return _kernels.conv_forward(x, w, b, pad, stride)
-    return _kernels.conv_forward(x, w, b, pad, stride)
+            return kernel(*args)
+    return kernel(*args)
+
+
+def conv_forward(x, w, b, pad, stride):
+    """Fused im2col + GEMM convolution forward (see `im2col.pyx`): out (N, F, Ho, Wo) in the dtype of x."""
+    return _run(_kernels.conv_forward, x, x, w, b, pad, stride)
 
 
 def conv_backward(dout, x, w, pad, stride, need_dx=True):
     """Fused convolution backward (see `im2col.pyx`): dx (None unless need_dx), dw, db in the dtype of x."""
-    if x.shape[0] > 1 and openmp_threads() > 1:
-        with _single_threaded_blas():
-            return _kernels.conv_backward(dout, x, w, pad, stride, need_dx)
-    return _kernels.conv_backward(dout, x, w, pad, stride, need_dx)
+    return _run(_kernels.conv_backward, x, dout, x, w, pad, stride, need_dx)
+
+
+def winograd_forward(x, w, b, pad, m=4):
+    """Winograd F(m x m, 3x3) convolution forward, stride 1 (see `winograd.pyx`): out (N, F, Ho, Wo) in the dtype of x."""
+    return _run(_winograd.conv_forward, x, x, w, b, pad, m)
+
+
+def winograd_backward(dout, x, w, pad, m=4, need_dx=True):
+    """Backward pass of `winograd_forward` (see `winograd.pyx`): dx (None unless need_dx), dw, db in the dtype of x."""
+    return _run(_winograd.conv_backward, x, dout, x, w, pad, m, need_dx)
 
 
 def blas_info():
@@ -65,31 +76,4 @@ def blas_info():
 
 
 __all__ = ["blas_info", "im2col", "col2im", "openmp_threads", "conv_forward", "conv_backward", "max_pool_forward",
-           "max_pool_backward"]
-
-
-# --- Winograd kernels (winograd.pyx, chapter 05): 3x3 stride-1 convolutions with fewer multiplications ---
-try:
-    from . import winograd as _winograd
-except ImportError as e:  # the extension was not compiled, or was compiled for another Python/NumPy
-    raise ImportError(f"dl_nb's compiled kernels (dl_nb.fast.winograd) could not be imported: {e}. Build them with "
-                      "`pip install -e .` (or `python setup.py build_ext --inplace`) from the dl_nb checkout.") from e
-
-
-def winograd_forward(x, w, b, pad, m=4):
-    """Winograd F(m x m, 3x3) convolution forward, stride 1 (see `winograd.pyx`): out (N, F, Ho, Wo) in the dtype of x."""
-    if x.shape[0] > 1 and openmp_threads() > 1:
-        with _single_threaded_blas():
-            return _winograd.conv_forward(x, w, b, pad, m)
-    return _winograd.conv_forward(x, w, b, pad, m)
-
-
-def winograd_backward(dout, x, w, pad, m=4, need_dx=True):
-    """Backward pass of `winograd_forward` (see `winograd.pyx`): dx (None unless need_dx), dw, db in the dtype of x."""
-    if x.shape[0] > 1 and openmp_threads() > 1:
-        with _single_threaded_blas():
-            return _winograd.conv_backward(dout, x, w, pad, m, need_dx)
-    return _winograd.conv_backward(dout, x, w, pad, m, need_dx)
-
-
-__all__ += ["winograd_forward", "winograd_backward"]
+           "max_pool_backward", "winograd_forward", "winograd_backward"]
