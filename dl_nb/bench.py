@@ -16,6 +16,8 @@ from .fast import im2col, col2im
 from .conv import (conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast,
                         conv_forward_naive, conv_backward_naive, max_pool_forward_naive, max_pool_backward_naive,
                         ThreeLayerConvNet, _conv_algorithm)
+from .cli import _keep_freed_memory   # the glibc setting the dl_nb command makes for itself
+
 
 # %% ../nbs/09_performance.ipynb #2584fffe
 CONV_CASES = [  # the layers of issue 9: CIFAR-sized convolutions, batch 64 unless noted
@@ -364,6 +366,9 @@ def main(argv=None):
     ap.add_argument('--no-step', action='store_true', help='skip the ThreeLayerConvNet training step')
     ap.add_argument('--openblas-coretype', help="run with OPENBLAS_CORETYPE set to this kernel set (e.g. SkylakeX), "
                                                 "or 'auto' for OpenBLAS's own detection")
+    ap.add_argument('--keep-freed-memory', action='store_true',
+                    help="glibc: keep freed memory in the heap (as the dl_nb command does), so that no contender pays "
+                         "page faults for fresh memory in every call")
     ap.add_argument('--json', help='write the raw times to this JSON file')
     args = ap.parse_args(argv)
     env = {v: str(args.threads) for v in _THREAD_VARS}
@@ -375,6 +380,7 @@ def main(argv=None):
         os.environ.update(env)
         for k in unset: del os.environ[k]
         os.execv(sys.executable, [sys.executable, '-m', 'dl_nb.bench', *(sys.argv[1:] if argv is None else argv)])
+    kept = args.keep_freed_memory and _keep_freed_memory()
     dtypes = args.dtypes.split(',')
     peaks = {dt: machine_peaks(np.dtype(dt).type, clock=args.clock) for dt in dtypes}
     blas = ', '.join(sorted({f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')} kernels)"
@@ -382,6 +388,9 @@ def main(argv=None):
     print(f"dl_nb.bench: {args.threads} thread(s) ({dl_nb.fast.openmp_threads()} in our OpenMP loops), "
           f"{args.clock} clock, medians of {args.repeat}")
     print(f"BLAS: {blas}")
+    if args.keep_freed_memory:
+        print("allocator: freed memory kept in the heap (no page faults for fresh memory)" if kept else
+              "allocator: --keep-freed-memory needs glibc; not applied")
     for dt, pk in peaks.items():
         print(f"machine: {dt} GEMM (1024^3) {pk['gemm']:.1f} GFLOP/s, copy {pk['bandwidth']:.1f} GB/s")
     if _torch(args.threads) is None:
@@ -390,7 +399,7 @@ def main(argv=None):
     print(format_table([summarize(r) for r in results]))
     if args.json:
         with open(args.json, 'w') as fh:
-            json.dump(dict(threads=args.threads, clock=args.clock, blas=blas, peaks=peaks,
+            json.dump(dict(threads=args.threads, clock=args.clock, blas=blas, peaks=peaks, kept_freed_memory=kept,
                            results=[{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()}
                                     for r in results]), fh, indent=1)
     return results
