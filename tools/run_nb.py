@@ -4,6 +4,8 @@
     python tools/run_nb.py nbs/00_layers.ipynb            # fast cells; `#| slow` cells keep their old outputs
     python tools/run_nb.py --slow nbs/05_conv.ipynb       # every cell, slow ones included
     python tools/run_nb.py --only-slow nbs/05_conv.ipynb  # run everything, but only overwrite the outputs of slow cells
+    python tools/run_nb.py --cells 93ef2497 nbs/09_performance.ipynb  # fast cells + these slow cells (by cell id);
+                                                          # only those slow cells' outputs are refreshed
 
 Cells run top to bottom in one IPython shell (execnb, the engine behind `nbdev_test`), with the
 repository root first on sys.path and the notebook's folder as working directory -- exactly the
@@ -27,7 +29,7 @@ def is_slow(cell):
     return cell.cell_type == "code" and bool(_SLOW.search(cell.source))
 
 
-def run(path: Path, slow: bool, only_slow: bool, verbose: bool):
+def run(path: Path, slow: bool, only_slow: bool, verbose: bool, cells=()):
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
     from nbdev.clean import clean_nb
@@ -36,11 +38,14 @@ def run(path: Path, slow: bool, only_slow: bool, verbose: bool):
     nb = read_nb(path)
     old = [dict(outputs=c.get("outputs"), execution_count=c.get("execution_count")) for c in nb.cells]
     run_slow = slow or only_slow
+    missing = set(cells) - {c.get("id") for c in nb.cells}
+    if missing:
+        raise ValueError(f"no cell with id {sorted(missing)} in {path.name}")
 
     def skip(cell):
         if cell.cell_type != "code" or _SKIP.search(cell.source):
             return True
-        return is_slow(cell) and not run_slow
+        return is_slow(cell) and not run_slow and cell.get("id") not in cells
 
     def after(cell):
         if verbose:
@@ -56,6 +61,10 @@ def run(path: Path, slow: bool, only_slow: bool, verbose: bool):
         for cell, o in zip(nb.cells, old):
             if cell.cell_type == "code" and not is_slow(cell):
                 cell.outputs, cell.execution_count = o["outputs"] or [], o["execution_count"]
+    if cells:  # keep the old outputs of every cell but the chosen ones
+        for cell, o in zip(nb.cells, old):
+            if cell.cell_type == "code" and cell.get("id") not in cells:
+                cell.outputs, cell.execution_count = o["outputs"] or [], o["execution_count"]
     clean_nb(nb, clear_all=False, clean_ids=True)
     tmp = path.with_suffix(".ipynb.tmp")
     write_nb(nb, tmp)
@@ -68,13 +77,15 @@ def main():
     ap.add_argument("notebooks", nargs="+", type=Path)
     ap.add_argument("--slow", action="store_true", help="also run (and refresh) `#| slow` cells")
     ap.add_argument("--only-slow", action="store_true", help="run everything, refresh only the slow cells' outputs")
+    ap.add_argument("--cells", default="", help="comma-separated cell ids: run the fast cells and these slow cells, "
+                                                "and refresh only these cells' outputs")
     ap.add_argument("-v", "--verbose", action="store_true", help="report each cell as it finishes")
     a = ap.parse_args()
     for p in a.notebooks:
         p = p.resolve()
         print(f"running {p.relative_to(ROOT)} ...", flush=True)
         try:
-            dt = run(p, a.slow, a.only_slow, a.verbose)
+            dt = run(p, a.slow, a.only_slow, a.verbose, tuple(c for c in a.cells.split(",") if c))
         except Exception as e:  # the shell re-raises the cell's exception
             print(f"FAILED {p.name}: {type(e).__name__}: {e}", file=sys.stderr)
             sys.exit(1)
