@@ -255,15 +255,26 @@ class UnsafePickleError(pickle.UnpicklingError, ValueError):
 _NP_RECONSTRUCT = np.zeros(1).__reduce__()[0]  # numpy's array rebuilder, whatever its module is called in this version
 
 def _plain_dtype(*args) -> np.dtype:
+    "numpy.dtype, refusing object dtypes (an object array could carry arbitrary Python objects)."
     dt = np.dtype(*args)
     if dt.hasobject: raise UnsafePickleError(f"refusing an object dtype {dt}: CIFAR-10 arrays hold plain numbers")
     return dt
 
+def _plain_ndarray(shape, dtype=float, *args, **kwargs) -> np.ndarray:
+    "numpy.ndarray called as a constructor, with the dtype checked."
+    return np.ndarray(shape, _plain_dtype(dtype), *args, **kwargs)
+
+def _plain_reconstruct(cls, shape, dtype) -> np.ndarray:
+    "NumPy's array rebuilder, for plain ndarrays of plain dtypes only (the dtype may arrive as a string)."
+    if cls is not _plain_ndarray and cls is not np.ndarray:
+        raise UnsafePickleError(f"refusing to rebuild an array of class {cls!r}: CIFAR-10 holds plain numpy arrays")
+    return _NP_RECONSTRUCT(np.ndarray, shape, _plain_dtype(dtype))
+
 class _CIFARUnpickler(pickle.Unpickler):
     "Unpickler that resolves only the globals a CIFAR-10 batch needs, and refuses everything else."
-    allowed = {('numpy.core.multiarray', '_reconstruct'): _NP_RECONSTRUCT,   # pickled by NumPy 1
-               ('numpy._core.multiarray', '_reconstruct'): _NP_RECONSTRUCT,  # pickled by NumPy 2
-               ('numpy', 'ndarray'): np.ndarray,
+    allowed = {('numpy.core.multiarray', '_reconstruct'): _plain_reconstruct,   # pickled by NumPy 1
+               ('numpy._core.multiarray', '_reconstruct'): _plain_reconstruct,  # pickled by NumPy 2
+               ('numpy', 'ndarray'): _plain_ndarray,
                ('numpy', 'dtype'): _plain_dtype}
 
     def __init__(self, file, filename):
