@@ -41,9 +41,9 @@ def _single_threaded_blas():
     return _blas.limit(limits=1)
 
 
-def _run(kernel, x, *args):
-    "Call a batch-parallel kernel, with BLAS on one thread while the OpenMP threads share the images."
-    if x.shape[0] > 1 and openmp_threads() > 1:
+def _run(kernel, *args):
+    "Call a batch-parallel kernel (its first argument holds the batch), with BLAS on one thread while the OpenMP threads share the images."
+    if args[0].shape[0] > 1 and openmp_threads() > 1:
         with _single_threaded_blas():
             return kernel(*args)
     return kernel(*args)
@@ -51,22 +51,22 @@ def _run(kernel, x, *args):
 
 def conv_forward(x, w, b, pad, stride):
     """Fused im2col + GEMM convolution forward (see `im2col.pyx`): out (N, F, Ho, Wo) in the dtype of x."""
-    return _run(_kernels.conv_forward, x, x, w, b, pad, stride)
+    return _run(_kernels.conv_forward, x, w, b, pad, stride)
 
 
 def conv_backward(dout, x, w, pad, stride, need_dx=True):
     """Fused convolution backward (see `im2col.pyx`): dx (None unless need_dx), dw, db in the dtype of x."""
-    return _run(_kernels.conv_backward, x, dout, x, w, pad, stride, need_dx)
+    return _run(_kernels.conv_backward, dout, x, w, pad, stride, need_dx)
 
 
 def winograd_forward(x, w, b, pad, m=4):
     """Winograd F(m x m, 3x3) convolution forward, stride 1 (see `winograd.pyx`): out (N, F, Ho, Wo) in the dtype of x."""
-    return _run(_winograd.conv_forward, x, x, w, b, pad, m)
+    return _run(_winograd.conv_forward, x, w, b, pad, m)
 
 
 def winograd_backward(dout, x, w, pad, m=4, need_dx=True):
     """Backward pass of `winograd_forward` (see `winograd.pyx`): dx (None unless need_dx), dw, db in the dtype of x."""
-    return _run(_winograd.conv_backward, x, dout, x, w, pad, m, need_dx)
+    return _run(_winograd.conv_backward, dout, x, w, pad, m, need_dx)
 
 
 def blas_info():

@@ -12,22 +12,18 @@ The maths (and the NumPy reference these kernels are checked against) is in nbs/
 Channels run in parallel (OpenMP); every channel is reduced in a fixed order by one thread, so results do
 not depend on the number of threads.
 """
-cimport cython
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport sqrt
 import numpy as np
-
-
 from .im2col import openmp_threads
 
-cdef int _MAX_THREADS = openmp_threads()   # the OpenMP team size (1 when compiled without OpenMP)
 cdef Py_ssize_t _PARALLEL_MIN = 1 << 16     # below this many elements one thread beats waking (and waiting for) a team
 
 
-cdef int _threads(Py_ssize_t work) noexcept:
-    "Threads for a loop over `work` elements: the whole team for large arrays, one thread for small ones."
-    return 1 if work < _PARALLEL_MIN else _MAX_THREADS
+cdef int _threads(Py_ssize_t work):
+    "Threads for a loop over `work` elements: the OpenMP team as it is now (threadpoolctl can limit it), one for small ones."
+    return 1 if work < _PARALLEL_MIN else openmp_threads()
 
 
 cdef extern from *:

@@ -282,13 +282,11 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
             # dw (F, K) += dout_band (F, cnt) @ cols^T (cnt, K)
             _gemm(False, True, <int>F, <int>K, <int>cnt, one, <floating *>&dout[n, 0, 0, 0] + oh0 * Wo, <int>P,
                   &bv[t, 0, 0], <int>(R * Wo), one, &dwv[t, 0, 0], <int>K)
-            if not need_dx:
-                oh0 = oh1
-                continue
-            # dcols (K, cnt) = w^T (K, F) @ dout_band (F, cnt), written over the columns
-            _gemm(True, False, <int>K, <int>cnt, <int>F, one, <floating *>&w[0, 0, 0, 0], <int>K,
-                  <floating *>&dout[n, 0, 0, 0] + oh0 * Wo, <int>P, zero, &bv[t, 0, 0], <int>(R * Wo))
-            _col2im_rows(&bv[t, 0, 0], R * Wo, dxv[n], KH, KW, pad, stride, Wo, oh0, oh1)
+            if need_dx:
+                # dcols (K, cnt) = w^T (K, F) @ dout_band (F, cnt), written over the columns
+                _gemm(True, False, <int>K, <int>cnt, <int>F, one, <floating *>&w[0, 0, 0, 0], <int>K,
+                      <floating *>&dout[n, 0, 0, 0] + oh0 * Wo, <int>P, zero, &bv[t, 0, 0], <int>(R * Wo))
+                _col2im_rows(&bv[t, 0, 0], R * Wo, dxv[n], KH, KW, pad, stride, Wo, oh0, oh1)
             oh0 = oh1
     dw = dws[0] if nt == 1 else dws.sum(axis=0)
     return (dx if need_dx else None), dw.reshape(F, C, KH, KW), np.asarray(dout).sum(axis=(0, 2, 3))

@@ -399,21 +399,6 @@ def filter_transform(const floating[:, :, :, ::1] w, int m=4):
     return U[:, :C * F].reshape(a * a, C, F)
 
 
-def filter_transform_adjoint(const floating[:, :, ::1] dU, int m=4):
-    """dw = G^T dU G for every filter, the gradient of `filter_transform`: dU ((m+2)**2, C, F) -> dw (F, C, 3, 3)."""
-    cdef Py_ssize_t C = dU.shape[1], F = dU.shape[2], a = m + 2
-    if dU.shape[0] != a * a or m not in (2, 4):
-        raise ValueError(f"filter_transform_adjoint: dU has {dU.shape[0]} matrices, expected {a * a} for m={m}")
-    dtype = np.float32 if floating is float else np.float64
-    dw = np.empty((F, C, 3, 3), dtype=dtype)
-    cdef floating[:, :, :, ::1] dwv = dw
-    cdef int nt = openmp_threads()
-    cdef floating[::1] S = np.empty(9 * C * F + nt * a * 3 * F, dtype=dtype)
-    with nogil:
-        _filters_adjoint(&dU[0, 0, 0], C * F, &dwv[0, 0, 0, 0], F, C, &S[0], m, nt)
-    return dw
-
-
 # ---------------------------------------------------------------------------------------------
 # Buffers, geometry and transposes.
 # ---------------------------------------------------------------------------------------------
@@ -432,11 +417,6 @@ def _buffer(str name, Py_ssize_t n, dtype):
     if buf is None or buf.size < n:
         buf = cache[key] = np.empty(max(n, 1), dtype=dtype)
     return buf[:n]
-
-
-def clear_buffers():
-    """Free the scratch buffers this thread's Winograd calls keep for reuse."""
-    _tls.buffers = {}
 
 
 cdef Py_ssize_t _stride(Py_ssize_t n, Py_ssize_t itemsize) noexcept nogil:
@@ -594,6 +574,25 @@ cdef Py_ssize_t _scratch(Geom *g) noexcept:
     return max(most, g.a * g.a * g.ntw * g.C)                                 # _grad_input_row
 
 
+cdef tuple _prepare(Geom *g, const floating[:, :, :, ::1] w, int nt, Py_ssize_t *per_unit, Py_ssize_t *band):
+    """What the forward and the backward pass both need before their loops: the plan of the work (see _plan), the
+    per-thread scratch buffers V, M (or Z), X and S, and U = G w G^T of every filter (with W, _filters' scratch)."""
+    dtype = np.float32 if floating is float else np.float64
+    cdef Py_ssize_t A2 = g.a * g.a
+    _plan(g, nt, sizeof(floating), per_unit, band)
+    U = _buffer("U", A2 * g.sU, dtype)
+    V = _buffer("V", nt * A2 * g.sC, dtype).reshape(nt, -1)
+    M = _buffer("M", nt * A2 * g.sF, dtype).reshape(nt, -1)
+    X = _buffer("X", nt * (band[0] * g.m + 2) * g.Wp * g.C, dtype).reshape(nt, -1)
+    S = _buffer("S", nt * _scratch(g), dtype).reshape(nt, -1)
+    W = _buffer("W", 9 * g.C * g.F + nt * g.a * 3 * g.F, dtype)
+    cdef floating[::1] Uv = U
+    cdef floating[::1] Wv = W
+    with nogil:
+        _filters(&w[0, 0, 0, 0], g.F, g.C, &Uv[0], g.sU, &Wv[0], <int>g.m, nt)
+    return U, V, M, X, S, W
+
+
 def conv_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w, const floating[::1] b,
                  Py_ssize_t pad, int m=4):
     """Stride-1 3x3 convolution by Winograd's F(m x m, 3x3), m = 2 or 4: out (N, F, Ho, Wo) in the dtype of x.
@@ -609,20 +608,14 @@ def conv_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
         return np.broadcast_to(np.asarray(b)[:, None, None], (N, F, g.Ho, g.Wo)).astype(dtype)
     cdef int nt = openmp_threads() if N > 1 else 1
     cdef Py_ssize_t per_unit, band, units, u, n, n0, n1, th, th0, th1, xi, A2 = g.a * g.a, t
-    _plan(&g, nt, sizeof(floating), &per_unit, &band)
+    U, V, M, X, S, _ = _prepare(&g, w, nt, &per_unit, &band)
     units = (N + per_unit - 1) // per_unit
     out = np.empty((N, F, g.Ho, g.Wo), dtype=dtype)
-    cdef floating[::1] Uv = _buffer("U", A2 * g.sU, dtype)
-    cdef floating[:, ::1] Vv = _buffer("V", nt * A2 * g.sC, dtype).reshape(nt, -1)
-    cdef floating[:, ::1] Mv = _buffer("M", nt * A2 * g.sF, dtype).reshape(nt, -1)
-    cdef floating[:, ::1] Xv = _buffer("X", nt * (band * m + 2) * g.Wp * C, dtype).reshape(nt, -1)
-    cdef floating[:, ::1] Sv = _buffer("S", nt * _scratch(&g), dtype).reshape(nt, -1)
+    cdef floating[::1] Uv = U
+    cdef floating[:, ::1] Vv = V, Mv = M, Xv = X, Sv = S
     cdef floating[:, :, :, ::1] ov = out
     cdef floating one = 1, zero = 0
     cdef int ntiles
-    cdef floating[::1] Wv = _buffer("W", 9 * C * F + nt * g.a * 3 * F, dtype)
-    with nogil:
-        _filters(&w[0, 0, 0, 0], F, C, &Uv[0], g.sU, &Wv[0], m, nt)
     for u in prange(units, nogil=True, schedule="static", num_threads=nt):
         t = threadid()
         n0 = u * per_unit
@@ -667,13 +660,10 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
             np.asarray(dout).sum(axis=(0, 2, 3)).astype(dtype)
     cdef int nt = openmp_threads() if N > 1 else 1
     cdef Py_ssize_t per_unit, band, units, u, n, n0, n1, th, th0, th1, xi, A2 = g.a * g.a, t, tr
-    _plan(&g, nt, sizeof(floating), &per_unit, &band)
+    U, V, Z, X, S, W = _prepare(&g, w, nt, &per_unit, &band)
     units = (N + per_unit - 1) // per_unit
-    cdef floating[::1] Uv = _buffer("U", A2 * g.sU, dtype)
-    cdef floating[:, ::1] Vv = _buffer("V", nt * A2 * g.sC, dtype).reshape(nt, -1)
-    cdef floating[:, ::1] Zv = _buffer("M", nt * A2 * g.sF, dtype).reshape(nt, -1)
-    cdef floating[:, ::1] Xv = _buffer("X", nt * (band * m + 2) * g.Wp * C, dtype).reshape(nt, -1)
-    cdef floating[:, ::1] Sv = _buffer("S", nt * _scratch(&g), dtype).reshape(nt, -1)
+    cdef floating[::1] Uv = U, Wv = W
+    cdef floating[:, ::1] Vv = V, Zv = Z, Xv = X, Sv = S
     cdef floating[:, ::1] Dv = _buffer("D", nt * (g.Hp * g.Wp * C if need_dx else 1), dtype).reshape(nt, -1)
     dUb = _buffer("dU", nt * A2 * g.sU, dtype).reshape(nt, -1)
     dUb[...] = 0
@@ -682,9 +672,6 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
     cdef floating[:, :, :, ::1] dxv = dx
     cdef floating one = 1, zero = 0
     cdef int ntiles
-    cdef floating[::1] Wv = _buffer("W", 9 * C * F + nt * g.a * 3 * F, dtype)
-    with nogil:
-        _filters(&w[0, 0, 0, 0], F, C, &Uv[0], g.sU, &Wv[0], m, nt)
     for u in prange(units, nogil=True, schedule="static", num_threads=nt):
         t = threadid()
         n0 = u * per_unit
