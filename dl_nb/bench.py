@@ -16,7 +16,6 @@ from .fast import im2col, col2im
 from .conv import (conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast,
                         conv_forward_naive, conv_backward_naive, max_pool_forward_naive, max_pool_backward_naive,
                         ThreeLayerConvNet, _conv_algorithm)
-from .cli import _keep_freed_memory   # the glibc setting the dl_nb command makes for itself
 
 
 # %% ../nbs/09_performance.ipynb #2584fffe
@@ -372,6 +371,7 @@ def main(argv=None):
     ap.add_argument('--json', help='write the raw times to this JSON file')
     args = ap.parse_args(argv)
     env = {v: str(args.threads) for v in _THREAD_VARS}
+    env['OMP_WAIT_POLICY'] = 'PASSIVE'   # waiting OpenMP threads sleep, as in the dl_nb command (appendix 92)
     if args.openblas_coretype and args.openblas_coretype != 'auto':
         env['OPENBLAS_CORETYPE'] = args.openblas_coretype
     unset = ['OPENBLAS_CORETYPE'] if args.openblas_coretype == 'auto' and 'OPENBLAS_CORETYPE' in os.environ else []
@@ -380,6 +380,7 @@ def main(argv=None):
         os.environ.update(env)
         for k in unset: del os.environ[k]
         os.execv(sys.executable, [sys.executable, '-m', 'dl_nb.bench', *(sys.argv[1:] if argv is None else argv)])
+    from dl_nb.cli import _keep_freed_memory   # the glibc setting the dl_nb command makes for itself
     kept = args.keep_freed_memory and _keep_freed_memory()
     dtypes = args.dtypes.split(',')
     peaks = {dt: machine_peaks(np.dtype(dt).type, clock=args.clock) for dt in dtypes}

@@ -97,16 +97,11 @@ def make_parser() -> argparse.ArgumentParser: # the parser of the dl_nb command,
 
 # %% ../nbs/92_cli.ipynb #75662542
 def _machine_info() -> dict:
-    from dl_nb.fast import openmp_threads
+    from dl_nb.fast import openmp_threads, blas_info
     info = {'cpu_count': os.cpu_count(), 'openmp_threads': openmp_threads(), 'platform': platform.platform(),
             'python': platform.python_version(), 'numpy': np.__version__,
             'OPENBLAS_CORETYPE': os.environ.get('OPENBLAS_CORETYPE')}
-    try:
-        from threadpoolctl import threadpool_info
-        info['blas'] = sorted({f"{d.get('internal_api')} {d.get('version')} {d.get('architecture')}"
-                               for d in threadpool_info() if d.get('user_api') == 'blas'})
-    except Exception:
-        pass
+    info['blas'] = sorted({f"{d.get('internal_api')} {d.get('version')} {d.get('architecture')}" for d in blas_info()})
     if hasattr(os, 'getloadavg'):
         info['load_average'] = [round(v, 2) for v in os.getloadavg()]
     return info
@@ -121,9 +116,9 @@ def _keep_freed_memory() -> bool:
     return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
 
 def _write_json(path, obj):
-    tmp = Path(f"{path}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
+    "Write obj as JSON, atomically (data appendix's writer: a temporary file, renamed; nothing left on failure)."
+    from dl_nb.data import _write_atomic
+    _write_atomic(Path(path), lambda f: f.write(json.dumps(obj, indent=1).encode()))
 
 def _new_run_dir(data_name, model) -> Path:
     base = Path('runs') / f"{datetime.now():%Y%m%d-%H%M%S}-{Path(data_name).name or 'data'}-{model}"

@@ -110,9 +110,6 @@ _DIGIT_RUNS = re.compile(r'(\d+)')
 
 def _natural_key(name: str):
     "Sort key that orders digit runs by value: img2 < img10."
-    stem, _, ext = name.rpartition('.')
-    if stem.isdecimal() and not _DIGIT_RUNS.search(ext):  # fast path for 0000.jpg ...: the same key as below
-        return ['', int(stem), '.' + ext.lower()], name
     parts = _DIGIT_RUNS.split(name.lower())
     parts[1::2] = map(int, parts[1::2])  # the digit runs, compared by value
     return parts, name

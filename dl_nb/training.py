@@ -10,11 +10,12 @@ __all__ = ['MODEL_NAMES', 'strong_net_flops', 'spatial_batchnorm_relu_forward', 
 
 # %% ../nbs/08_cifar10_cnn.ipynb #aa1161b5
 import json
-import os
 import time
+from pathlib import Path
 import numpy as np
 from tqdm import tqdm
-from .layers import affine_forward, affine_backward, softmax_loss
+from .layers import softmax_loss
+from .fc_net import _check_update_args
 from .conv import conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast
 from .fast import fused as _fk
 
@@ -228,9 +229,7 @@ def sgd_nesterov(
     config: dict=None,  # learning_rate (1e-2), momentum (0.9), velocity (the buffer; created at the first step)
 ) -> tuple: # next_w (w itself, updated in place) and config with the new velocity
     "SGD with Nesterov momentum in buffer form: v = momentum * v + dw; w -= learning_rate * (dw + momentum * v)."
-    if np.shape(dw) != np.shape(w):
-        raise ValueError(f"sgd_nesterov: dw has shape {np.shape(dw)} but w has shape {np.shape(w)}")
-    config = {} if config is None else config
+    config = _check_update_args(w, dw, config, 'sgd_nesterov')
     lr, mu = config.setdefault('learning_rate', 1e-2), config.setdefault('momentum', 0.9)
     v = config.get('velocity')
     if v is None:
@@ -285,7 +284,6 @@ def _channel_stats(X, idx, chunk=4096):
 def _read_split(data, split, root, download):
     "One split of a dataset as (images (N, H, W, C), labels, class names)."
     from dl_nb import data as dd
-    from pathlib import Path
     if data == 'digits':
         d = dd.get_digits_data(subtract_mean=False, dtype=np.float64, seed=0)
         X = np.concatenate([d['X_train'], d['X_val']]) if split == 'train' else d['X_test']
@@ -443,7 +441,6 @@ def load_checkpoint(
     path,  # a file written by save_checkpoint
 ) -> tuple: # (model rebuilt and loaded, meta dict, extra arrays dict)
     "Rebuild the model stored in a checkpoint, with its parameters and running averages; no pickle involved."
-    from pathlib import Path
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
@@ -501,7 +498,6 @@ class Trainer:
                  progress: bool=True,      # show a progress bar
                  log=print,                # called with one line per epoch (None: silent)
                 ):
-        from pathlib import Path
         for k in ('X_train', 'y_train', 'X_val', 'y_val'):
             if k not in data:
                 raise ValueError(f"Trainer: data is missing {k!r}; it needs X_train, y_train, X_val and y_val")

@@ -57,14 +57,11 @@ def run(path: Path, slow: bool, only_slow: bool, verbose: bool, cells=()):
     t0 = time.time()
     with working_directory(path.parent):
         shell.run_all(nb, exc_stop=True, preproc=skip, postproc=after)
-    if only_slow:  # keep the old outputs of the fast cells
-        for cell, o in zip(nb.cells, old):
-            if cell.cell_type == "code" and not is_slow(cell):
-                cell.outputs, cell.execution_count = o["outputs"] or [], o["execution_count"]
-    if cells:  # keep the old outputs of every cell but the chosen ones
-        for cell, o in zip(nb.cells, old):
-            if cell.cell_type == "code" and cell.get("id") not in cells:
-                cell.outputs, cell.execution_count = o["outputs"] or [], o["execution_count"]
+    def keep_old(cell):  # --only-slow refreshes the slow cells only, --cells the chosen ones only
+        return (only_slow and not is_slow(cell)) or (cells and cell.get("id") not in cells)
+    for cell, o in zip(nb.cells, old):
+        if cell.cell_type == "code" and keep_old(cell):
+            cell.outputs, cell.execution_count = o["outputs"] or [], o["execution_count"]
     clean_nb(nb, clear_all=False, clean_ids=True)
     tmp = path.with_suffix(".ipynb.tmp")
     write_nb(nb, tmp)
