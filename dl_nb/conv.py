@@ -151,31 +151,48 @@ def _fast_operands(x, w, fn):
     return np.ascontiguousarray(x), (None if w is None else np.ascontiguousarray(w))
 
 # %% ../nbs/05_conv.ipynb #3200dca0
-def _conv_algorithm(x, w, s, Ho, Wo, conv_param, fn):
-    "'winograd' or 'im2col': conv_param['algorithm'] if set, else Winograd for 3x3, stride 1, C >= 8, >= 16 tiles."
+_ALGORITHMS = ('auto', 'im2col', 'winograd', 'direct')
+
+def _conv_algorithm(x, w, s, Ho, Wo, conv_param, fn, backward=False):
+    "The kernel of the forward (or backward) pass: conv_param['algorithm'] if set, else the measured rule of this chapter."
     algo = conv_param.get('algorithm', 'auto')
-    fits = w.shape[2:] == (3, 3) and s == 1
-    if algo == 'auto':
-        tiles = x.shape[0] * -(-Ho // 4) * -(-Wo // 4)          # 4x4 output tiles in the batch
-        return 'winograd' if fits and x.shape[1] >= 8 and tiles >= 16 else 'im2col'
-    if algo not in ('im2col', 'winograd'):
-        raise ValueError(f"{fn}: conv_param['algorithm'] must be 'auto', 'im2col' or 'winograd', got {algo!r}")
+    if algo not in _ALGORITHMS:
+        raise ValueError(f"{fn}: conv_param['algorithm'] must be one of {', '.join(map(repr, _ALGORITHMS))}, got {algo!r}")
+    C, (KH, KW) = x.shape[1], w.shape[2:]
+    fits = (KH, KW) == (3, 3) and s == 1
     if algo == 'winograd' and not fits:
         raise ValueError(f"{fn}: the Winograd kernel needs 3x3 filters and stride 1, got w {w.shape} and stride {s}")
-    return algo
+    if algo == 'direct' and not (s == 1 and x.dtype == np.float32 and _k.has_avx512):
+        raise ValueError(f"{fn}: the direct kernel needs stride 1, float32 and a CPU with AVX-512 "
+                         f"(got stride {s}, {x.dtype}, dl_nb.fast.has_avx512={_k.has_avx512})")
+    tiles = x.shape[0] * -(-Ho // 4) * -(-Wo // 4)             # 4x4 output tiles in the batch
+    winograd = fits and C >= 8 and tiles >= 16                  # step 3 of the rule
+    if backward:                                                # two backward kernels: Winograd and im2col
+        return 'winograd' if algo == 'winograd' or (algo != 'im2col' and winograd) else 'im2col'
+    if algo != 'auto':
+        return algo
+    if winograd and C >= 32:                                    # step 1
+        return 'winograd'
+    if (s == 1 and x.dtype == np.float32 and _k.has_avx512 and Wo >= 8
+            and not ((KH, KW) == (1, 1) and C >= 128)):         # step 2
+        return 'direct'
+    return 'winograd' if winograd else 'im2col'                 # steps 3 and 4
 
 def conv_forward_fast(
     x: np.ndarray,     # input, shape (N, C, H, W), float32 or float64
     w: np.ndarray,     # filters, shape (F, C, HH, WW), same dtype as x
     b: np.ndarray,     # biases, shape (F,)
-    conv_param: dict,  # 'stride' (default 1), 'pad' (default 0); optional 'algorithm': 'auto', 'im2col' or 'winograd'
+    conv_param: dict,  # 'stride' (default 1), 'pad' (default 0); optional 'algorithm': 'auto', 'im2col', 'winograd' or 'direct'
 ) -> tuple: # out of shape (N, F, Ho, Wo) in the dtype of x, and the cache (x, w, b, conv_param)
-    "Convolution layer (compiled): Winograd F(4x4, 3x3) for large 3x3 stride-1 layers, else im2col and a BLAS product."
+    "Convolution layer (compiled): Winograd, the direct AVX-512 kernel or im2col and a BLAS product, by the measured rule."
     x, w, b, s, p, Ho, Wo = _conv_geometry(x, w, b, conv_param, 'conv_forward_fast')
     x, w = _fast_operands(x, w, 'conv_forward_fast')
     b_ = np.ascontiguousarray(b, dtype=x.dtype)
-    if _conv_algorithm(x, w, s, Ho, Wo, conv_param, 'conv_forward_fast') == 'winograd':
+    algo = _conv_algorithm(x, w, s, Ho, Wo, conv_param, 'conv_forward_fast')
+    if algo == 'winograd':
         out = _k.winograd_forward(x, w, b_, p)
+    elif algo == 'direct':
+        out = _k.direct_forward(x, w, b_, p)
     else:
         out = _k.conv_forward(x, w, b_, p, s)
     return out, (x, w, b, conv_param)
@@ -186,7 +203,7 @@ def conv_backward_fast(
     cache: tuple,         # (x, w, b, conv_param) from conv_forward_fast
     need_dx: bool=True,   # False skips the input gradient (returned as None), e.g. for a network's first layer
 ) -> tuple: # dx (N, C, H, W), dw (F, C, HH, WW), db (F,), in the dtype of x
-    "Backward pass of `conv_forward_fast` (compiled, the same kernel): Winograd's adjoint chain, or im2col and col2im."
+    "Backward pass of `conv_forward_fast` (compiled): Winograd's adjoint chain, or im2col and col2im."
     x, w, b, conv_param = cache
     x, w, b, s, p, Ho, Wo = _conv_geometry(x, w, b, conv_param, 'conv_backward_fast')
     x, w = _fast_operands(x, w, 'conv_backward_fast')
@@ -195,7 +212,7 @@ def conv_backward_fast(
     if dout.shape != expected:
         raise ValueError(f"conv_backward_fast: dout has shape {dout.shape}, expected {expected}")
     dout = np.ascontiguousarray(dout, dtype=x.dtype)
-    if _conv_algorithm(x, w, s, Ho, Wo, conv_param, 'conv_backward_fast') == 'winograd':
+    if _conv_algorithm(x, w, s, Ho, Wo, conv_param, 'conv_backward_fast', backward=True) == 'winograd':
         return _k.winograd_backward(dout, x, w, p, need_dx=need_dx)
     return _k.conv_backward(dout, x, w, p, s, need_dx)
 

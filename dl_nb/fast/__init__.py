@@ -26,6 +26,8 @@ def _load(name):
 _kernels = _load("im2col")       # im2col/col2im, fused im2col + GEMM convolution, max pooling (chapter 05)
 _winograd = _load("winograd")    # Winograd F(2x2)/F(4x4, 3x3) convolution (chapter 05)
 fused = _load("fused")           # fused batch norm + ReLU, crop-and-flip augmentation (chapter 08)
+_direct = _load("direct")        # direct convolution in AVX-512 registers, float32, stride 1 (chapter 05)
+has_avx512 = _direct.has_avx512()  # can this CPU run the direct kernel? (dl_nb.conv's rule asks; nothing falls back silently)
 im2col, col2im, openmp_threads = _kernels.im2col, _kernels.col2im, _kernels.openmp_threads
 max_pool_forward, max_pool_backward = _kernels.max_pool_forward, _kernels.max_pool_backward
 
@@ -69,6 +71,12 @@ def winograd_backward(dout, x, w, pad, m=4, need_dx=True):
     return _run(_winograd.conv_backward, dout, x, w, pad, m, need_dx)
 
 
+def direct_forward(x, w, b, pad):
+    """Direct convolution forward, float32, stride 1, on AVX-512 (see `direct.pyx`): out (N, F, Ho, Wo) float32.
+    Raises RuntimeError on a CPU without AVX-512 (check `has_avx512` first)."""
+    return _direct.conv_forward(x, w, b, pad)
+
+
 def blas_info():
     "threadpoolctl's description of the BLAS libraries loaded in this process (which kernels, how many threads)."
     from threadpoolctl import threadpool_info
@@ -76,4 +84,4 @@ def blas_info():
 
 
 __all__ = ["blas_info", "im2col", "col2im", "openmp_threads", "conv_forward", "conv_backward", "max_pool_forward",
-           "max_pool_backward", "winograd_forward", "winograd_backward"]
+           "max_pool_backward", "winograd_forward", "winograd_backward", "direct_forward", "has_avx512"]

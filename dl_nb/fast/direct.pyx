@@ -1,0 +1,157 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Direct convolution forward, float32, stride 1, held in AVX-512 registers (hand-written; nbdev does not touch
+this file; dl_nb.conv's conv_forward_fast dispatches to it, chapter 05 explains when and why).
+
+im2col + GEMM copies every input pixel KH*KW times into a column matrix, then hands BLAS a product whose inner
+dimension is only C*KH*KW (147 for a 7x7 filter on RGB). Both halves are poor when C is small: the copy is as
+large as the product's operand, and the product is thin. A direct convolution needs no
+copy at all. For one image, with `xp` the zero-padded input,
+
+    out[f, oh, ow] = b[f] + sum over (c, i, j) of w[f, c, i, j] * xp[c, oh + i, ow + j]
+
+and for a fixed tap (c, i, j) the 16 outputs ow..ow+15 of one row read 16 *consecutive* floats of xp: one
+unaligned vector load. The kernel keeps an 8 x 3 block of accumulators -- 8 output channels times 3 vectors
+of 16 output pixels, 24 of the 32 zmm registers -- and for each of the K = C*KH*KW taps loads the 3 input
+vectors once, broadcasts the 8 weights once, and issues 24 fused multiply-adds. Nothing but the final sums is
+ever written, so the loop runs from the L1 cache at the FMA units' rate (2 x 16 lanes per cycle).
+
+The 16-wide vectors run along output rows; a row whose width is not a multiple of 16 ends in a masked store, so
+lanes are wasted when Wo is small (Wo = 8 uses half of them; dl_nb.conv does not dispatch here below that).
+Output channels are padded to a multiple of 8 with zero filters, whose sums are never stored.
+
+The kernel is compiled for AVX-512F through a function attribute, so the module builds with any GCC or Clang on
+x86-64 and imports on any CPU; `has_avx512()` says whether this CPU can run it and `conv_forward` refuses
+(RuntimeError) if it cannot. On other compilers or architectures the kernel is not built at all and
+`has_avx512()` is False.
+"""
+from cython.parallel cimport prange, threadid
+from libc.string cimport memcpy
+import numpy as np
+from dl_nb.fast.im2col import openmp_threads
+
+cdef extern from *:
+    """
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    #define DLNB_DIRECT 1
+    #include <immintrin.h>
+    #endif
+    #define DLNB_FB 8   /* output channels per register block */
+    #define DLNB_NV 3   /* 16-pixel vectors per register block */
+
+    static int dlnb_has_avx512(void) {
+    #ifdef DLNB_DIRECT
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") ? 1 : 0;
+    #else
+        return 0;
+    #endif
+    }
+
+    #ifdef DLNB_DIRECT
+    /* One register block: output channels f0..f0+7 (filters wt, laid out (K, 8)) at the nv <= 3 output vectors
+       whose top-left input pixels are xp + start[v]; the vectors' first outputs are at out + dst[v] (channel f0's
+       plane), with mask[v] selecting the lanes that exist. offs[k] is tap k's offset in the padded image. */
+    __attribute__((target("avx512f"), always_inline))
+    static inline void dlnb_direct_block(const float *xp, const ptrdiff_t *offs, ptrdiff_t K, const float *wt,
+                                         const float *bias, int nf, float *out, ptrdiff_t plane,
+                                         const ptrdiff_t *start, const ptrdiff_t *dst, const __mmask16 *mask, int nv)
+    {
+        __m512 acc[DLNB_FB][DLNB_NV];
+        const float *src[DLNB_NV];
+        for (int v = 0; v < DLNB_NV; v++) {
+            src[v] = xp + start[v < nv ? v : 0];     /* a missing vector recomputes the first one, never stored */
+            for (int f = 0; f < DLNB_FB; f++) acc[f][v] = _mm512_setzero_ps();
+        }
+        for (ptrdiff_t k = 0; k < K; k++) {
+            __m512 in[DLNB_NV];
+            for (int v = 0; v < DLNB_NV; v++) in[v] = _mm512_loadu_ps(src[v] + offs[k]);
+            for (int f = 0; f < DLNB_FB; f++) {
+                __m512 wf = _mm512_set1_ps(wt[k * DLNB_FB + f]);
+                for (int v = 0; v < DLNB_NV; v++) acc[f][v] = _mm512_fmadd_ps(wf, in[v], acc[f][v]);
+            }
+        }
+        for (int f = 0; f < nf; f++) {
+            __m512 bf = _mm512_set1_ps(bias[f]);
+            for (int v = 0; v < nv; v++)
+                _mm512_mask_storeu_ps(out + f * plane + dst[v], mask[v], _mm512_add_ps(acc[f][v], bf));
+        }
+    }
+
+    /* One image: xp is the zero-padded input (row stride ldx), wt the filters as (ceil(F/8), K, 8), out (F, Ho, Wo). */
+    __attribute__((target("avx512f")))
+    static void dlnb_direct_image(const float *xp, ptrdiff_t ldx, const ptrdiff_t *offs, ptrdiff_t K,
+                                  const float *wt, const float *bias, float *out, int F, int Ho, int Wo)
+    {
+        int per_row = (Wo + 15) / 16, T = Ho * per_row;
+        ptrdiff_t start[DLNB_NV], dst[DLNB_NV], plane = (ptrdiff_t)Ho * Wo;
+        __mmask16 mask[DLNB_NV];
+        for (int f0 = 0; f0 < F; f0 += DLNB_FB) {
+            const float *wb = wt + (ptrdiff_t)(f0 / DLNB_FB) * K * DLNB_FB;
+            int nf = F - f0 < DLNB_FB ? F - f0 : DLNB_FB;
+            for (int t0 = 0; t0 < T; t0 += DLNB_NV) {
+                int nv = T - t0 < DLNB_NV ? T - t0 : DLNB_NV;
+                for (int v = 0; v < nv; v++) {
+                    int oh = (t0 + v) / per_row, ow = ((t0 + v) % per_row) * 16, left = Wo - ow;
+                    start[v] = (ptrdiff_t)oh * ldx + ow;
+                    dst[v] = (ptrdiff_t)oh * Wo + ow;
+                    mask[v] = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+                }
+                dlnb_direct_block(xp, offs, K, wb, bias + f0, nf, out + f0 * plane, plane, start, dst, mask, nv);
+            }
+        }
+    }
+    #else
+    static void dlnb_direct_image(const float *xp, ptrdiff_t ldx, const ptrdiff_t *offs, ptrdiff_t K,
+                                  const float *wt, const float *bias, float *out, int F, int Ho, int Wo) {}
+    #endif
+    """
+    int dlnb_has_avx512() nogil
+    int DLNB_FB
+    void dlnb_direct_image(const float *xp, Py_ssize_t ldx, const Py_ssize_t *offs, Py_ssize_t K, const float *wt,
+                           const float *bias, float *out, int F, int Ho, int Wo) nogil
+
+
+def has_avx512():
+    "True if this build has the AVX-512 kernel and this CPU (and its operating system) can run it."
+    return bool(dlnb_has_avx512())
+
+
+def conv_forward(const float[:, :, :, ::1] x, const float[:, :, :, ::1] w, const float[::1] b, Py_ssize_t pad):
+    """Direct convolution forward, stride 1: x (N, C, H, W), w (F, C, KH, KW), b (F,), C-contiguous float32.
+
+    Returns out (N, F, Ho, Wo) float32 with Ho = H + 2*pad - KH + 1 (and likewise Wo). The images of the batch are
+    shared among the OpenMP threads; each thread pads its image into its own buffer first.
+    """
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t F = w.shape[0], KH = w.shape[2], KW = w.shape[3]
+    if not dlnb_has_avx512():
+        raise RuntimeError("the direct convolution kernel needs a CPU with AVX-512F (dl_nb.fast.has_avx512() is False)")
+    if C == 0 or w.shape[1] != C or b.shape[0] != F:
+        raise ValueError(f"x {tuple(x.shape)[:4]}, w {tuple(w.shape)[:4]} and b {tuple(b.shape)[:1]} do not fit together")
+    if pad < 0 or H + 2 * pad < KH or W + 2 * pad < KW or KH <= 0 or KW <= 0:
+        raise ValueError(f"a {KH}x{KW} window does not fit an input of {H}x{W} with pad={pad}")
+    cdef Py_ssize_t Ho = H + 2 * pad - KH + 1, Wo = W + 2 * pad - KW + 1
+    # the padded image: row stride wide enough for the last vector's 16 lanes plus the filter's reach, and one
+    # spare row per channel, so that every vector load -- masked lanes included -- stays inside the buffer
+    cdef Py_ssize_t ldx = (Wo + 15) // 16 * 16 + KW, Hx = H + 2 * pad + 1
+    cdef Py_ssize_t K = C * KH * KW, Fb = (F + DLNB_FB - 1) // DLNB_FB, n, c, i, t
+    cdef int nt = openmp_threads() if N > 1 else 1
+    wpad = np.zeros((Fb * DLNB_FB, K), dtype=np.float32)
+    wpad[:F] = np.asarray(w).reshape(F, K)
+    cdef const float[:, :, ::1] wt = np.ascontiguousarray(wpad.reshape(Fb, DLNB_FB, K).transpose(0, 2, 1))
+    cdef const Py_ssize_t[::1] offs = ((np.arange(C)[:, None, None] * Hx + np.arange(KH)[:, None]) * ldx
+                                       + np.arange(KW)).astype(np.intp).ravel()
+    out = np.empty((N, F, Ho, Wo), dtype=np.float32)
+    bufs = np.zeros((nt, C, Hx, ldx), dtype=np.float32)   # the borders stay zero; each image fills the inside
+    cdef float[:, :, :, ::1] ov = out
+    cdef float[:, :, :, ::1] bv = bufs
+    if N == 0 or F == 0:
+        return out
+    for n in prange(N, nogil=True, schedule="static", num_threads=nt):
+        t = threadid()
+        for c in range(C):
+            for i in range(H):
+                memcpy(&bv[t, c, i + pad, pad], &x[n, c, i, 0], W * sizeof(float))
+        dlnb_direct_image(&bv[t, 0, 0, 0], ldx, &offs[0], K, &wt[0, 0, 0], &b[0], &ov[n, 0, 0, 0], <int>F,
+                          <int>Ho, <int>Wo)
+    return out
