@@ -318,9 +318,14 @@ def format_table(
                      f"{f(r.get('fwd_vs_naive'), '6.0f', 6)}")
     lines.append("GF: GFLOP/s. f/T, b/T: throughput relative to PyTorch, forward and backward; f/C, b/C: relative to the")
     lines.append("classic im2col layers; naive: speed-up over the loops (forward). Above 1: ours is faster.")
-    wino = list(dict.fromkeys(r['layer'] for r in rows if r.get('algorithm') == 'winograd'))
-    if wino:   # (their GF count the direct convolution's operations, which the kernel does not all do)
-        lines += textwrap.wrap("On the Winograd F(4x4, 3x3) kernel: " + ', '.join(wino) + '; on im2col: the others.', 85)
+    kernels = {a: list(dict.fromkeys(r['layer'] for r in rows if r.get('algorithm') == a)) for a in ('winograd', 'direct')}
+    notes = []   # (Winograd's GF count the direct convolution's operations, which the kernel does not all do)
+    if kernels['winograd']:
+        notes.append("on the Winograd F(4x4, 3x3) kernel: " + ', '.join(kernels['winograd']))
+    if kernels['direct']:
+        notes.append("forward on the direct AVX-512 kernel (backward on im2col): " + ', '.join(kernels['direct']))
+    if notes:
+        lines += textwrap.wrap('Convolutions ' + '; '.join(notes) + '; on im2col: any others.', 85)
     return '\n'.join(lines)
 
 # %% ../nbs/09_performance.ipynb #77584308

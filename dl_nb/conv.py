@@ -171,10 +171,10 @@ def _conv_algorithm(x, w, s, Ho, Wo, conv_param, fn, backward=False):
         return 'winograd' if algo == 'winograd' or (algo != 'im2col' and winograd) else 'im2col'
     if algo != 'auto':
         return algo
-    if winograd and C >= 32:                                    # step 1
+    if winograd and (C >= 32 or Wo < 8):                        # step 1
         return 'winograd'
-    if (s == 1 and x.dtype == np.float32 and _k.has_avx512 and Wo >= 8
-            and not ((KH, KW) == (1, 1) and C >= 128)):         # step 2
+    if (s == 1 and x.dtype == np.float32 and _k.has_avx512
+            and not ((KH, KW) == (1, 1) and (Wo < 8 or C >= 128))):  # step 2
         return 'direct'
     return 'winograd' if winograd else 'im2col'                 # steps 3 and 4
 

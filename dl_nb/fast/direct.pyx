@@ -16,7 +16,8 @@ vectors once, broadcasts the 8 weights once, and issues 24 fused multiply-adds. 
 ever written, so the loop runs from the L1 cache at the FMA units' rate (2 x 16 lanes per cycle).
 
 The 16-wide vectors run along output rows; a row whose width is not a multiple of 16 ends in a masked store, so
-lanes are wasted when Wo is small (Wo = 8 uses half of them; dl_nb.conv does not dispatch here below that).
+lanes are wasted when Wo is small (Wo = 8 uses half of them; dl_nb.conv's measured rule sends narrow layers
+to another kernel where one is faster).
 Output channels are padded to a multiple of 8 with zero filters, whose sums are never stored.
 
 The kernel is compiled for AVX-512F through a function attribute, so the module builds with any GCC or Clang on
