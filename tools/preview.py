@@ -23,6 +23,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _shown(path):
+    "A path relative to the checkout when it lies inside it (--out may point anywhere)."
+    path = Path(path).resolve()
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 MATHJAX_DIRS = [Path("/usr/share/javascript/mathjax"), Path("/usr/share/mathjax")]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -142,7 +148,7 @@ def render_html(proc_dir: Path, out: Path, pages, stems):
         dest = out / f"{stem}.html"
         dest.write_text(body, encoding="utf-8")
         written.append(dest)
-        print(f"  wrote {dest.relative_to(ROOT)}")
+        print(f"  wrote {_shown(dest)}")
     return written
 
 
@@ -162,7 +168,7 @@ def screenshots(pages, out: Path, dpi: int, budget_ms: int):
         subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(pngdir / page.stem)], check=True)
         pdf.unlink()
         n = len(list(pngdir.glob(f"{page.stem}-*.png")))
-        print(f"  {n} page image(s): {(pngdir / page.stem).relative_to(ROOT)}-*.png")
+        print(f"  {n} page image(s): {_shown(pngdir / page.stem)}-*.png")
 
 
 def main():
@@ -198,7 +204,7 @@ def main():
     if not a.no_png:
         print("printing pages with headless Chromium ...")
         screenshots(written, out, a.dpi, a.budget)
-    print(f"open {(out / (stems[0] + '.html')).relative_to(ROOT)} in a browser")
+    print(f"open {_shown(out / (stems[0] + '.html'))} in a browser")
 
 
 if __name__ == "__main__":
