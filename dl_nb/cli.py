@@ -97,8 +97,9 @@ def make_parser() -> argparse.ArgumentParser: # the parser of the dl_nb command,
 
 # %% ../nbs/92_cli.ipynb #75662542
 def _machine_info() -> dict:
-    from dl_nb.fast import openmp_threads, blas_info
+    from dl_nb.fast import openmp_threads, blas_info, has_avx512
     info = {'cpu_count': os.cpu_count(), 'openmp_threads': openmp_threads(), 'platform': platform.platform(),
+            'avx512_direct_conv': has_avx512,
             'python': platform.python_version(), 'numpy': np.__version__,
             'OPENBLAS_CORETYPE': os.environ.get('OPENBLAS_CORETYPE')}
     info['blas'] = sorted({f"{d.get('internal_api')} {d.get('version')} {d.get('architecture')}" for d in blas_info()})

@@ -175,7 +175,7 @@ def _conv_algorithm(x, w, s, Ho, Wo, conv_param, fn, backward=False):
         return 'winograd'
     if (s == 1 and x.dtype == np.float32 and _k.has_avx512
             and not ((KH, KW) == (1, 1) and (Wo < 8 or C >= 128))):  # step 2
-        return 'direct'
+        return 'winograd' if fits and tiles >= 16 and Wo <= 4 else 'direct'
     return 'winograd' if winograd else 'im2col'                 # steps 3 and 4
 
 def conv_forward_fast(
