@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 # %% ../nbs/92_cli.ipynb #4bf9e8e4
-STRONG_CIFAR_EPOCHS = 8
+STRONG_CIFAR_EPOCHS = 16
 
 DEFAULTS = {   # model -> (epochs on digits, epochs on natural images, batch size on digits, on natural images, peak lr)
     'softmax': (10, 10, 64, 128, 0.02),
