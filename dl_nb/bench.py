@@ -373,26 +373,34 @@ def main(argv=None):
     ap.add_argument('--keep-freed-memory', action='store_true',
                     help="glibc: keep freed memory in the heap (as the dl_nb command does), so that no contender pays "
                          "page faults for fresh memory in every call")
+    ap.add_argument('--omp-wait', choices=('default', 'passive', 'active'), default='default',
+                    help="OMP_WAIT_POLICY for every contender: the OpenMP runtime's default (spin a little, then "
+                         "sleep), passive (sleep at once, as the dl_nb command does) or active (spin)")
     ap.add_argument('--json', help='write the raw times to this JSON file')
     args = ap.parse_args(argv)
     env = {v: str(args.threads) for v in _THREAD_VARS}
-    env['OMP_WAIT_POLICY'] = 'PASSIVE'   # waiting OpenMP threads sleep, as in the dl_nb command (appendix 92)
+    if args.omp_wait != 'default':
+        env['OMP_WAIT_POLICY'] = args.omp_wait.upper()
     if args.openblas_coretype and args.openblas_coretype != 'auto':
         env['OPENBLAS_CORETYPE'] = args.openblas_coretype
-    unset = ['OPENBLAS_CORETYPE'] if args.openblas_coretype == 'auto' and 'OPENBLAS_CORETYPE' in os.environ else []
+    unset = [k for k in ('OPENBLAS_CORETYPE',) if args.openblas_coretype == 'auto' and k in os.environ]
+    unset += [k for k in ('OMP_WAIT_POLICY',) if args.omp_wait == 'default' and k in os.environ]
     if unset or any(os.environ.get(k) != v for k, v in env.items()):
         # OpenMP and OpenBLAS read these variables once, when they are loaded: set them and restart this process
         os.environ.update(env)
         for k in unset: del os.environ[k]
         os.execv(sys.executable, [sys.executable, '-m', 'dl_nb.bench', *(sys.argv[1:] if argv is None else argv)])
+    policy = os.environ.get('OMP_WAIT_POLICY')
     from dl_nb.cli import _keep_freed_memory   # the glibc setting the dl_nb command makes for itself
+    if policy is None:   # importing dl_nb.cli sets PASSIVE for the command; PyTorch, loaded later, must not inherit it
+        os.environ.pop('OMP_WAIT_POLICY', None)
     kept = args.keep_freed_memory and _keep_freed_memory()
     dtypes = args.dtypes.split(',')
     peaks = {dt: machine_peaks(np.dtype(dt).type, clock=args.clock) for dt in dtypes}
     blas = ', '.join(sorted({f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')} kernels)"
                              for i in dl_nb.fast.blas_info()}))
-    print(f"dl_nb.bench: {args.threads} thread(s) ({dl_nb.fast.openmp_threads()} in our OpenMP loops), "
-          f"{args.clock} clock, medians of {args.repeat}")
+    print(f"dl_nb.bench: {args.threads} thread(s) ({dl_nb.fast.openmp_threads()} in our OpenMP loops, "
+          f"OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}), {args.clock} clock, medians of {args.repeat}")
     print(f"BLAS: {blas}")
     if args.keep_freed_memory:
         print("allocator: freed memory kept in the heap (no page faults for fresh memory)" if kept else
