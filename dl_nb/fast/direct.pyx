@@ -13,7 +13,8 @@ and for a fixed tap (c, i, j) the 16 outputs ow..ow+15 of one row read 16 *conse
 unaligned vector load. The kernel keeps an 8 x 3 block of accumulators -- 8 output channels times 3 vectors
 of 16 output pixels, 24 of the 32 zmm registers -- and for each of the K = C*KH*KW taps loads the 3 input
 vectors once, broadcasts the 8 weights once, and issues 24 fused multiply-adds. Nothing but the final sums is
-ever written, so the loop runs from the L1 cache at the FMA units' rate (2 x 16 lanes per cycle).
+ever written, so for first layers the loop runs from the L1 cache at the FMA units' rate (on CPUs with two 512-bit
+FMA units, 2 x 16 lanes per cycle); with many channels the rows it reads outgrow L1 and it slows down.
 
 The 16-wide vectors run along output rows; a row whose width is not a multiple of 16 ends in a masked store, so
 lanes are wasted when Wo is small (Wo = 8 uses half of them; dl_nb.conv's measured rule sends narrow layers
@@ -127,16 +128,16 @@ def conv_forward(const float[:, :, :, ::1] x, const float[:, :, :, ::1] w, const
     cdef Py_ssize_t F = w.shape[0], KH = w.shape[2], KW = w.shape[3]
     if not dlnb_has_avx512():
         raise RuntimeError("the direct convolution kernel needs a CPU with AVX-512F (dl_nb.fast.has_avx512() is False)")
-    if C == 0 or w.shape[1] != C or b.shape[0] != F:
+    if w.shape[1] != C or b.shape[0] != F:
         raise ValueError(f"x {tuple(x.shape)[:4]}, w {tuple(w.shape)[:4]} and b {tuple(b.shape)[:1]} do not fit together")
     if pad < 0 or H + 2 * pad < KH or W + 2 * pad < KW or KH <= 0 or KW <= 0:
         raise ValueError(f"a {KH}x{KW} window does not fit an input of {H}x{W} with pad={pad}")
     cdef Py_ssize_t Ho = H + 2 * pad - KH + 1, Wo = W + 2 * pad - KW + 1
-    # the padded image: row stride wide enough for the last vector's 16 lanes plus the filter's reach, and one
-    # spare row per channel, so that every vector load -- masked lanes included -- stays inside the buffer
+    # the padded image: rows wide enough for the last vector's 16 lanes plus the filter's reach. The furthest load
+    # ends at column ldx - 2 of row H + 2*pad - 1, so the last column and the spare row per channel are a margin
     cdef Py_ssize_t ldx = (Wo + 15) // 16 * 16 + KW, Hx = H + 2 * pad + 1
     cdef Py_ssize_t K = C * KH * KW, Fb = (F + DLNB_FB - 1) // DLNB_FB, n, c, i, t
-    cdef int nt = openmp_threads() if N > 1 else 1
+    cdef int nt = min(openmp_threads(), N) if N > 1 else 1
     wpad = np.zeros((Fb * DLNB_FB, K), dtype=np.float32)
     wpad[:F] = np.asarray(w).reshape(F, K)
     cdef const float[:, :, ::1] wt = np.ascontiguousarray(wpad.reshape(Fb, DLNB_FB, K).transpose(0, 2, 1))
@@ -147,6 +148,9 @@ def conv_forward(const float[:, :, :, ::1] x, const float[:, :, :, ::1] w, const
     cdef float[:, :, :, ::1] ov = out
     cdef float[:, :, :, ::1] bv = bufs
     if N == 0 or F == 0:
+        return out
+    if C == 0:                                            # no inputs: the output is the bias
+        out[...] = np.asarray(b)[:, None, None]
         return out
     for n in prange(N, nogil=True, schedule="static", num_threads=nt):
         t = threadid()
