@@ -198,6 +198,8 @@ def get_band_bytes():
 
 cdef Py_ssize_t _band_rows(Py_ssize_t K, Py_ssize_t Wo, Py_ssize_t Ho, Py_ssize_t itemsize) noexcept:
     # output rows per band, so that the band's columns (K, rows*Wo) fit the buffer budget (at least one row)
+    if K * Wo == 0:                     # no columns (C = 0): nothing to buffer
+        return Ho if Ho > 0 else 1
     cdef Py_ssize_t rows = _band_bytes // (K * Wo * itemsize)
     if rows < 1:
         rows = 1
@@ -223,6 +225,9 @@ def conv_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
     cdef int nt = openmp_threads() if N > 1 else 1
     dtype = np.float32 if floating is float else np.float64
     out = np.empty((N, F, Ho, Wo), dtype=dtype)
+    if K == 0:                          # no input channels: the output is the bias (and BLAS refuses K = 0)
+        out[...] = np.asarray(b)[:, None, None]
+        return out
     bufs = np.empty((nt, K, R * Wo), dtype=dtype)
     cdef floating[:, :, ::1] ov = out.reshape(N, F, P)
     cdef floating[:, :, ::1] bv = bufs
@@ -264,6 +269,8 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
         dx = np.zeros((N, C, H, W), dtype=dtype)
     else:
         dx = np.zeros((N, 1, 1, 1), dtype=dtype)  # placeholder, never written
+    if K == 0:                          # no input channels: no weights, and only the bias has a gradient
+        return (dx if need_dx else None), np.zeros((F, C, KH, KW), dtype=dtype), np.asarray(dout).sum(axis=(0, 2, 3))
     dws = np.zeros((nt, F, K), dtype=dtype)
     bufs = np.empty((nt, K, R * Wo), dtype=dtype)
     cdef floating[:, :, :, ::1] dxv = dx
