@@ -383,8 +383,8 @@ def main(argv=None):
         env['OMP_WAIT_POLICY'] = args.omp_wait.upper()
     if args.openblas_coretype and args.openblas_coretype != 'auto':
         env['OPENBLAS_CORETYPE'] = args.openblas_coretype
-    unset = [k for k in ('OPENBLAS_CORETYPE',) if args.openblas_coretype == 'auto' and k in os.environ]
-    unset += [k for k in ('OMP_WAIT_POLICY',) if args.omp_wait == 'default' and k in os.environ]
+    unset = [k for k, drop in (('OPENBLAS_CORETYPE', args.openblas_coretype == 'auto'),
+                               ('OMP_WAIT_POLICY', args.omp_wait == 'default')) if drop and k in os.environ]
     if unset or any(os.environ.get(k) != v for k, v in env.items()):
         # OpenMP and OpenBLAS read these variables once, when they are loaded: set them and restart this process
         os.environ.update(env)

@@ -159,10 +159,11 @@ def _conv_algorithm(x, w, s, Ho, Wo, conv_param, fn, backward=False):
     if algo not in _ALGORITHMS:
         raise ValueError(f"{fn}: conv_param['algorithm'] must be one of {', '.join(map(repr, _ALGORITHMS))}, got {algo!r}")
     C, (KH, KW) = x.shape[1], w.shape[2:]
-    fits = (KH, KW) == (3, 3) and s == 1
+    fits = (KH, KW) == (3, 3) and s == 1                        # Winograd can run
+    direct = s == 1 and x.dtype == np.float32 and _k.has_avx512  # the direct kernel can run
     if algo == 'winograd' and not fits:
         raise ValueError(f"{fn}: the Winograd kernel needs 3x3 filters and stride 1, got w {w.shape} and stride {s}")
-    if algo == 'direct' and not (s == 1 and x.dtype == np.float32 and _k.has_avx512):
+    if algo == 'direct' and not direct:
         raise ValueError(f"{fn}: the direct kernel needs stride 1, float32 and a CPU with AVX-512 "
                          f"(got stride {s}, {x.dtype}, dl_nb.fast.has_avx512={_k.has_avx512})")
     tiles = x.shape[0] * -(-Ho // 4) * -(-Wo // 4)             # 4x4 output tiles in the batch
@@ -173,8 +174,7 @@ def _conv_algorithm(x, w, s, Ho, Wo, conv_param, fn, backward=False):
         return algo
     if winograd and (C >= 32 or Wo < 8):                        # step 1
         return 'winograd'
-    if (s == 1 and x.dtype == np.float32 and _k.has_avx512
-            and not ((KH, KW) == (1, 1) and (Wo < 8 or C >= 128))):  # step 2
+    if direct and not ((KH, KW) == (1, 1) and (Wo < 8 or C >= 128)):   # step 2
         return 'winograd' if fits and tiles >= 16 and Wo <= 4 else 'direct'
     return 'winograd' if winograd else 'im2col'                 # steps 3 and 4
 

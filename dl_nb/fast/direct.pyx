@@ -29,7 +29,7 @@ x86-64 and imports on any CPU; `has_avx512()` says whether this CPU can run it a
 from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy
 import numpy as np
-from dl_nb.fast.im2col import openmp_threads
+from dl_nb.fast.im2col import openmp_threads, _out_size
 
 cdef extern from *:
     """
@@ -130,28 +130,26 @@ def conv_forward(const float[:, :, :, ::1] x, const float[:, :, :, ::1] w, const
         raise RuntimeError("the direct convolution kernel needs a CPU with AVX-512F (dl_nb.fast.has_avx512() is False)")
     if w.shape[1] != C or b.shape[0] != F:
         raise ValueError(f"x {tuple(x.shape)[:4]}, w {tuple(w.shape)[:4]} and b {tuple(b.shape)[:1]} do not fit together")
-    if pad < 0 or H + 2 * pad < KH or W + 2 * pad < KW or KH <= 0 or KW <= 0:
-        raise ValueError(f"a {KH}x{KW} window does not fit an input of {H}x{W} with pad={pad}")
-    cdef Py_ssize_t Ho = H + 2 * pad - KH + 1, Wo = W + 2 * pad - KW + 1
-    # the padded image: rows wide enough for the last vector's 16 lanes plus the filter's reach. The furthest load
-    # ends at column ldx - 2 of row H + 2*pad - 1, so the last column and the spare row per channel are a margin
-    cdef Py_ssize_t ldx = (Wo + 15) // 16 * 16 + KW, Hx = H + 2 * pad + 1
-    cdef Py_ssize_t K = C * KH * KW, Fb = (F + DLNB_FB - 1) // DLNB_FB, n, c, i, t
-    cdef int nt = min(openmp_threads(), N) if N > 1 else 1
-    wpad = np.zeros((Fb * DLNB_FB, K), dtype=np.float32)
-    wpad[:F] = np.asarray(w).reshape(F, K)
-    cdef const float[:, :, ::1] wt = np.ascontiguousarray(wpad.reshape(Fb, DLNB_FB, K).transpose(0, 2, 1))
-    cdef const Py_ssize_t[::1] offs = ((np.arange(C)[:, None, None] * Hx + np.arange(KH)[:, None]) * ldx
-                                       + np.arange(KW)).astype(np.intp).ravel()
+    cdef Py_ssize_t Ho = _out_size(H, KH, pad, 1, "kh"), Wo = _out_size(W, KW, pad, 1, "kw")
     out = np.empty((N, F, Ho, Wo), dtype=np.float32)
-    bufs = np.zeros((nt, C, Hx, ldx), dtype=np.float32)   # the borders stay zero; each image fills the inside
-    cdef float[:, :, :, ::1] ov = out
-    cdef float[:, :, :, ::1] bv = bufs
     if N == 0 or F == 0:
         return out
     if C == 0:                                            # no inputs: the output is the bias
         out[...] = np.asarray(b)[:, None, None]
         return out
+    # the padded image: rows wide enough for the last vector's 16 lanes plus the filter's reach. The furthest load
+    # ends at column ldx - 2 of row H + 2*pad - 1, so the last column and the spare row per channel are a margin
+    cdef Py_ssize_t ldx = (Wo + 15) // 16 * 16 + KW, Hx = H + 2 * pad + 1
+    cdef Py_ssize_t K = C * KH * KW, Fb = (F + DLNB_FB - 1) // DLNB_FB, n, c, i, t
+    cdef int nt = min(openmp_threads(), N)
+    wpad = np.zeros((Fb * DLNB_FB, K), dtype=np.float32)
+    wpad[:F] = np.asarray(w).reshape(F, K)
+    cdef const float[:, :, ::1] wt = np.ascontiguousarray(wpad.reshape(Fb, DLNB_FB, K).transpose(0, 2, 1))
+    cdef const Py_ssize_t[::1] offs = ((np.arange(C)[:, None, None] * Hx + np.arange(KH)[:, None]) * ldx
+                                       + np.arange(KW)).astype(np.intp).ravel()
+    bufs = np.zeros((nt, C, Hx, ldx), dtype=np.float32)   # the borders stay zero; each image fills the inside
+    cdef float[:, :, :, ::1] ov = out
+    cdef float[:, :, :, ::1] bv = bufs
     for n in prange(N, nogil=True, schedule="static", num_threads=nt):
         t = threadid()
         for c in range(C):
