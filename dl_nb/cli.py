@@ -7,11 +7,22 @@ __all__ = ['STRONG_CIFAR_EPOCHS', 'DEFAULTS', 'make_parser', 'main']
 
 # %% ../nbs/92_cli.ipynb #da6d7c81
 import os
+import signal
 import sys
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before any OpenMP runtime is loaded: see above
+
+def _exit_at_startup(signum, frame):
+    "Ctrl-C or SIGTERM while the program is still importing: one line and the conventional status, no traceback."
+    os.write(2, f"dl_nb: {'terminated' if signum == signal.SIGTERM else 'interrupted'}\n".encode())
+    os._exit(128 + signum)
+
+if __name__ == '__main__' or os.path.basename(sys.argv[0] or '') == 'dl_nb':   # the program, not an import
+    for _sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(_sig) is not signal.SIG_IGN: signal.signal(_sig, _exit_at_startup)
 import argparse
 import json
 import platform
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -116,18 +127,73 @@ def _keep_freed_memory() -> bool:
     M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
     return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
 
-def _write_json(path, obj):
-    "Write obj as JSON, atomically (data appendix's writer: a temporary file, renamed; nothing left on failure)."
+def _write_json(path, obj, exclusive=False):
+    "Write obj as JSON with the package's one atomic writer (temporary file, fsync, rename; nothing left on failure)."
     from dl_nb.data import _write_atomic
-    _write_atomic(Path(path), lambda f: f.write(json.dumps(obj, indent=1).encode()))
+    _write_atomic(Path(path), lambda f: f.write(json.dumps(obj, indent=1).encode()), exclusive=exclusive)
 
 def _new_run_dir(data_name, model) -> Path:
+    "A new folder under ./runs, created here (mkdir fails if another run took the name first)."
     base = Path('runs') / f"{datetime.now():%Y%m%d-%H%M%S}-{Path(data_name).name or 'data'}-{model}"
-    path, k = base, 1
-    while path.exists():
-        k += 1
-        path = base.with_name(f'{base.name}-{k}')
-    return path
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for k in range(1, 1000):
+        path = base if k == 1 else base.with_name(f'{base.name}-{k}')
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise ValueError(f"could not create a new run folder next to {base}")
+
+def _check_out(out: Path, resume) -> None:
+    "Refuse an output folder that already holds files, unless it is the folder of the run being resumed."
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    if resume and out.resolve() == Path(resume).resolve().parent:
+        return
+    names = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if names:
+        raise ValueError(f"--out {out} already holds {', '.join(names[:4])}{', ...' if len(names) > 4 else ''}: "
+                         f"choose a new or empty folder, or continue its run with --resume {out / 'last.npz'}")
+
+class _Terminated(KeyboardInterrupt):
+    "SIGTERM, handled like Ctrl-C: the run stops, its checkpoints and run.json are kept."
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+class _signals_held:
+    "Hold SIGINT and SIGTERM back for a few statements that must not be cut in two (delivered on exit)."
+    def __enter__(self):
+        self.held = hasattr(signal, 'pthread_sigmask')
+        if self.held: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    def __exit__(self, *exc):
+        if self.held: signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+def _check_settings(s, path) -> dict:
+    "The run settings stored in a checkpoint, checked before they are used."
+    from dl_nb.training import MODEL_NAMES
+    pos = lambda v: type(v) is int and v >= 1
+    ok = (isinstance(s, dict) and s.get('model') in MODEL_NAMES and pos(s.get('epochs')) and pos(s.get('batch_size'))
+          and pos(s.get('val')) and type(s.get('seed')) is int and s['seed'] >= 0
+          and isinstance(s.get('lr'), (int, float)) and np.isfinite(s['lr']) and s['lr'] > 0
+          and s.get('schedule') in ('onecycle', 'cosine', 'constant') and type(s.get('crop_pad')) is int
+          and s['crop_pad'] >= 0 and isinstance(s.get('flip'), bool) and s.get('dtype') in ('float32', 'float64')
+          and isinstance(s.get('weight_decay'), (int, float)) and np.isfinite(s['weight_decay']) and s['weight_decay'] >= 0
+          and (s.get('label_smoothing') is None or (isinstance(s['label_smoothing'], (int, float))
+                                                     and 0 <= s['label_smoothing'] < 1)))
+    if not ok:
+        raise ValueError(f"{path}: the run settings stored in it are damaged or edited: {json.dumps(s)[:200]}")
+    return s
+
+def _quiet_stdout():
+    "After a broken pipe (dl_nb train | head): point stdout at /dev/null so that the exit flush does not complain."
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno()); os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
 
 # %% ../nbs/92_cli.ipynb #0619f46b
 def _evaluate_test(model, data, tta):
@@ -149,12 +215,13 @@ def _save_figures(out, history, cm, class_names, title):
     import matplotlib.pyplot as plt
     from dl_nb.vis import plot_training_curves
     from dl_nb.training import plot_confusion_matrix
-    if len(history['val_acc_history']) > 1:
-        fig = plot_training_curves(history, title=title)
-        fig.savefig(out / 'curves.png', dpi=100); plt.close(fig)
-    if cm is not None:
-        fig = plot_confusion_matrix(cm, class_names, title=title)
-        fig.savefig(out / 'confusion.png', dpi=100); plt.close(fig)
+    from dl_nb.data import _write_atomic
+    figs = {}
+    if len(history['val_acc_history']) > 1: figs['curves.png'] = plot_training_curves(history, title=title)
+    if cm is not None: figs['confusion.png'] = plot_confusion_matrix(cm, class_names, title=title)
+    for name, fig in figs.items():   # atomically, like every file the command writes
+        try: _write_atomic(out / name, lambda f: fig.savefig(f, format='png', dpi=100))
+        finally: plt.close(fig)
 
 # %% ../nbs/92_cli.ipynb #fe19d219
 def _train(a) -> int:
@@ -169,13 +236,19 @@ def _train(a) -> int:
                  'label_smoothing', 'augment', 'val', 'seed', 'dtype') if getattr(a, k) is not None]
         if fixed:
             raise ValueError(f"--resume continues the saved configuration; drop {', '.join(fixed)}")
-        run = meta['run']
+        run = meta.get('run')
+        if not (isinstance(run, dict) and isinstance(run.get('data'), str) and 'settings' in run):
+            raise ValueError(f"{a.resume} was not written by dl_nb train (it has no run settings); "
+                             "continue it in Python with Trainer.resume")
+        _check_settings(run['settings'], a.resume)
         data_arg = a.data or run['data']
         out = Path(a.out) if a.out else Path(a.resume).parent
     else:
         data_arg = a.data or 'digits'
         run = None
         out = Path(a.out) if a.out else None
+    if out is not None:
+        _check_out(out, a.resume)            # before the data is loaded: fail fast
     name = data_arg if data_arg in ('digits', 'cifar10') else str(Path(data_arg).expanduser())
     settings = run['settings'] if run else None
     data = tr.load_dataset(name, root=a.root, download=a.download, seed=(settings or {}).get('seed', a.seed or 0),
@@ -203,76 +276,106 @@ def _train(a) -> int:
     if s['model'] == 'strong':
         kwargs['label_smoothing'] = s['label_smoothing']
     model = tr.build_model(s['model'], data['input_dim'], len(data['class_names']), s['dtype'], s['seed'], **kwargs)
-    out = out or _new_run_dir(name, s['model'])
-    out.mkdir(parents=True, exist_ok=True)
     data_info = {'name': name, 'class_names': data['class_names'], 'mean': data['mean'].tolist(),
                  'std': data['std'].tolist(), 'input_dim': list(data['input_dim']),
                  'sizes': {k: int(len(data[f'y_{k}'])) for k in ('train', 'val', 'test')}}
     run = {'data': data_arg, 'settings': s}
-    trainer = tr.Trainer(model, data, epochs=s['epochs'], batch_size=s['batch_size'], lr=s['lr'], schedule=s['schedule'],
-                         crop_pad=s['crop_pad'], flip=s['flip'], seed=s['seed'], out_dir=out,
-                         meta={'data': data_info, 'run': run}, progress=not a.no_progress, log=print)
-    if a.resume:
-        trainer.resume(a.resume)
-    sizes = data_info['sizes']
-    data_seconds = time.monotonic() - t_start
-    print(f"dl_nb train: {s['model']} on {name} ({sizes['train']} train, {sizes['val']} val, {sizes['test']} test images "
-          f"{'x'.join(map(str, data['input_dim']))}), {s['epochs']} epochs of {trainer.steps_per_epoch} steps, "
-          f"batch {s['batch_size']}, lr {s['lr']} {s['schedule']}, seed {s['seed']}, {s['dtype']}"
-          f"{f', from epoch {trainer.epoch}' if a.resume else ''}; output in {out}", flush=True)
     report = {'command': ['dl_nb', *(sys.argv[1:] if a.argv is None else a.argv)],
-              'started': datetime.fromtimestamp(wall0).isoformat(timespec='seconds'),
-              'settings': s, 'trainer_config': trainer.config, 'model': model.spec, 'data': data_info,
-              'machine_start': _machine_info(), 'time_budget_minutes': a.time_budget,
-              'data_seconds': round(data_seconds, 1)}
-    status = 'completed'
-    try:
-        trainer.fit(deadline=deadline, reserve_images=sizes['test'])
-        status = trainer.stopped or status
-    except KeyboardInterrupt:
-        last = out / 'last.npz'
-        if last.exists():
-            _, saved, _ = tr.load_checkpoint(last)
-            msg = (f"the last complete checkpoint is {last} (epoch {saved['trainer']['epoch']}); "
-                   f"continue with: dl_nb train --resume {last}")
+              'started': datetime.fromtimestamp(wall0).isoformat(timespec='seconds'), 'status': 'starting',
+              'settings': s, 'model': model.spec, 'data': data_info, 'machine_start': _machine_info(),
+              'time_budget_minutes': a.time_budget}
+    with _signals_held():                    # from here on the run folder never lacks its run.json
+        if out is None:
+            out = _new_run_dir(name, s['model'])
         else:
-            msg = "no epoch was completed, so nothing was saved"
-        print(f"\ninterrupted: {msg}", file=sys.stderr)
-        report.update(status='interrupted', results={'epochs_completed': trainer.epoch}, history=trainer.history,
-                      wall_seconds=round(time.time() - wall0, 1))
+            out.mkdir(parents=True, exist_ok=True)
+        own = bool(a.resume) and out.resolve() == Path(a.resume).resolve().parent
+        try:
+            _write_json(out / 'run.json', report, exclusive=not own)
+        except FileExistsError:
+            raise ValueError(f"--out {out} was just claimed by another run; choose another folder") from None
+    trainer = None
+    try:
+        trainer = tr.Trainer(model, data, epochs=s['epochs'], batch_size=s['batch_size'], lr=s['lr'],
+                             schedule=s['schedule'], crop_pad=s['crop_pad'], flip=s['flip'], seed=s['seed'], out_dir=out,
+                             meta={'data': data_info, 'run': run}, progress=not a.no_progress, log=print)
+        if a.resume:
+            trainer.resume(a.resume)
+        sizes = data_info['sizes']
+        report.update(status='training', trainer_config=trainer.config, data_seconds=round(time.monotonic() - t_start, 1))
+        print(f"dl_nb train: {s['model']} on {name} ({sizes['train']} train, {sizes['val']} val, {sizes['test']} test images "
+              f"{'x'.join(map(str, data['input_dim']))}), {s['epochs']} epochs of {trainer.steps_per_epoch} steps, "
+              f"batch {s['batch_size']}, lr {s['lr']} {s['schedule']}, seed {s['seed']}, {s['dtype']}"
+              f"{f', from epoch {trainer.epoch}' if a.resume else ''}; output in {out}", flush=True)
+        trainer.fit(deadline=deadline, reserve_images=sizes['test'])
+        status = trainer.stopped or 'completed'
+        if trainer.best_epoch is None:
+            report.update(status=status, results={'epochs_completed': 0}, wall_seconds=round(time.time() - wall0, 1))
+            _write_json(out / 'run.json', report)
+            raise ValueError(f"the time budget of {a.time_budget:g} min ran out before the first epoch ended "
+                             f"({trainer.step} of {trainer.steps_per_epoch} steps in {trainer.train_seconds:.0f} s); "
+                             "nothing was saved: allow more time")
+        if trainer.stopped:
+            print(f"stopped: {trainer.stopped}; the model is the best complete epoch's (epoch {trainer.best_epoch})")
+        report['status'] = 'evaluating'
+        results, cm, _ = _evaluate_test(model, data, trainer.config['tta'])
+        results.update(epochs_completed=trainer.epoch, best_epoch=trainer.best_epoch, best_val_acc=trainer.best_val_acc,
+                       train_seconds=round(trainer.train_seconds, 1),
+                       seconds_per_epoch=round(trainer.train_seconds / max(trainer.epoch, 1), 1))
+        wall = time.time() - wall0
+        report.update(status=status, results=results, history=trainer.history, wall_seconds=round(wall, 1),
+                      machine_end=_machine_info())
         _write_json(out / 'run.json', report)
-        return 130
-    if trainer.best_epoch is None:
-        report.update(status=status, results={'epochs_completed': 0}, wall_seconds=round(time.time() - wall0, 1))
-        _write_json(out / 'run.json', report)
-        raise ValueError(f"the time budget of {a.time_budget:g} min ran out before the first epoch ended "
-                         f"({trainer.step} of {trainer.steps_per_epoch} steps in {trainer.train_seconds:.0f} s); "
-                         "nothing was saved: allow more time")
-    if trainer.stopped:
-        print(f"stopped: {trainer.stopped}; the model is the best complete epoch's (epoch {trainer.best_epoch})")
-    results, cm, _ = _evaluate_test(model, data, trainer.config['tta'])
-    results.update(epochs_completed=trainer.epoch, best_epoch=trainer.best_epoch, best_val_acc=trainer.best_val_acc,
-                   train_seconds=round(trainer.train_seconds, 1),
-                   seconds_per_epoch=round(trainer.train_seconds / max(trainer.epoch, 1), 1))
-    wall = time.time() - wall0
-    report.update(status=status, results=results, history=trainer.history, wall_seconds=round(wall, 1),
-                  machine_end=_machine_info())
-    _write_json(out / 'run.json', report)
-    _save_figures(out, trainer.history, cm, data['class_names'], f"{s['model']} on {Path(name).name}")
+        _save_figures(out, trainer.history, cm, data['class_names'], f"{s['model']} on {Path(name).name}")
+    except (KeyboardInterrupt, BrokenPipeError) as e:
+        _ignore_signals()                    # a second Ctrl-C must not cut the record short (main restores them)
+        return _record_interruption(e, out, report, trainer, wall0)
+    except BaseException as e:               # an error: run.json says so, then the error is reported
+        if report['status'] in ('starting', 'training', 'evaluating'):
+            report.update(status=f'failed: {type(e).__name__}: {str(e)[:300]}', wall_seconds=round(time.time() - wall0, 1),
+                          history=trainer.history if trainer else None)
+            with _signals_held(): _write_json(out / 'run.json', report)
+        raise
     tta = ' with test-time flips' if trainer.config['tta'] else ''
     print(f"test accuracy {100 * results['test_acc']:.2f}% on {sizes['test']} images{tta} "
           f"(best epoch {trainer.best_epoch}, val {100 * trainer.best_val_acc:.1f}%); wall time {wall / 60:.1f} min; "
           f"wrote {out}/best.npz, last.npz, run.json, curves.png, confusion.png")
     return 0
 
+def _record_interruption(e, out, report, trainer, wall0) -> int:
+    "After Ctrl-C, SIGTERM or a closed output pipe: record the run in run.json, say how to resume, return the exit status."
+    from dl_nb import training as tr
+    last = out / 'last.npz'
+    what = 'terminated' if isinstance(e, _Terminated) else 'interrupted' if isinstance(e, KeyboardInterrupt) else 'output closed'
+    report.update(status=what, results={'epochs_completed': trainer.epoch if trainer else 0},
+                  history=trainer.history if trainer else None, wall_seconds=round(time.time() - wall0, 1))
+    _write_json(out / 'run.json', report)
+    if isinstance(e, BrokenPipeError):
+        _quiet_stdout()
+        return 141
+    if last.exists():
+        _, saved, _ = tr.load_checkpoint(last)
+        msg = (f"the last complete checkpoint is {last} (epoch {saved['trainer']['epoch']}); "
+               f"continue with: dl_nb train --resume {last}")
+    else:
+        msg = f"no epoch was completed, so nothing was saved (run.json in {out} records the attempt)"
+    print(f"\n{what}: {msg}", file=sys.stderr)
+    return 143 if isinstance(e, _Terminated) else 130
+
+
 # %% ../nbs/92_cli.ipynb #0518e096
 def _evaluate(a) -> int:
     from dl_nb import training as tr
     model, meta, _ = tr.load_checkpoint(a.checkpoint)
-    info = meta.get('data')
-    if not info:
-        raise ValueError(f"{a.checkpoint} does not record its data's standardisation; it was not written by dl_nb train")
-    data_arg = a.data or meta.get('run', {}).get('data') or info['name']
+    info, run, config = meta.get('data'), meta.get('run'), meta.get('config')
+    if not (isinstance(info, dict) and isinstance(info.get('name'), str) and isinstance(info.get('class_names'), list)
+            and 'mean' in info and 'std' in info):
+        raise ValueError(f"{a.checkpoint} does not record its data's name, classes and standardisation; "
+                         "it was not written by dl_nb train")
+    run, config = run if isinstance(run, dict) else {}, config if isinstance(config, dict) else {}
+    if len(info['class_names']) != meta['model']['num_classes']:
+        raise ValueError(f"{a.checkpoint} names {len(info['class_names'])} classes for a model of {meta['model']['num_classes']}")
+    data_arg = a.data or (run.get('data') if isinstance(run.get('data'), str) else None) or info['name']
     name = data_arg if data_arg in ('digits', 'cifar10') else str(Path(data_arg).expanduser())
     data = tr.load_dataset(name, root=a.root, download=a.download, stats=(info['mean'], info['std']),
                            splits=('test',), dtype=meta['model']['dtype'])
@@ -281,7 +384,7 @@ def _evaluate(a) -> int:
                          f"{info['class_names']}")
     if list(data['input_dim']) != list(meta['model']['input_dim']):
         raise ValueError(f"the test images have shape {data['input_dim']}, the model expects {meta['model']['input_dim']}")
-    tta = meta.get('config', {}).get('tta', False) and not a.no_tta
+    tta = config.get('tta') is True and not a.no_tta
     results, cm, _ = _evaluate_test(model, data, tta)
     out = Path(a.out) if a.out else Path(a.checkpoint).parent
     out.mkdir(parents=True, exist_ok=True)
@@ -295,9 +398,13 @@ def _evaluate(a) -> int:
     return 0
 
 # %% ../nbs/92_cli.ipynb #b56a1cef
+def _ignore_signals():
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM): signal.signal(sig, signal.SIG_IGN)
+
 def main(
     argv: list=None,  # the arguments after the program name (None: sys.argv[1:])
-) -> int: # exit status: 0 success, 1 error, 2 usage error, 130 interrupted
+) -> int: # exit status: 0 success, 1 error, 2 usage error, 130 interrupted (Ctrl-C), 141 output closed, 143 terminated (SIGTERM)
     "Run the dl_nb command line: dl_nb train ... or dl_nb evaluate ..."
     parser = make_parser()
     try:
@@ -306,14 +413,34 @@ def main(
         return int(e.code or 0)
     a.argv = argv
     _keep_freed_memory()
+    main_thread = threading.current_thread() is threading.main_thread()
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
+    for sig, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _on_sigterm)):
+        if main_thread and saved[sig] is not signal.SIG_IGN:   # a signal the caller ignores stays ignored
+            signal.signal(sig, handler)
     try:
         return _train(a) if a.command == 'train' else _evaluate(a)
+    except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM outside the training loop (which handles its own)
+        _ignore_signals()
+        what = 'terminated' if isinstance(e, _Terminated) else 'interrupted'
+        print(f"dl_nb {a.command}: {what}", file=sys.stderr)
+        return 143 if isinstance(e, _Terminated) else 130
+    except BrokenPipeError:          # dl_nb train | head: the reader has gone, leave quietly
+        _quiet_stdout()
+        return 141
+    except MemoryError as e:
+        print(f"dl_nb {a.command}: error: out of memory ({e or 'MemoryError'})", file=sys.stderr)
+        return 1
     except (FileNotFoundError, ValueError, FloatingPointError, OSError) as e:
         msg = ' '.join(str(e).split()) or type(e).__name__
         hint = (' (or pass --download)' if isinstance(e, FileNotFoundError) and 'cifar-10-batches-py' in msg
                 and not a.download else '')
-        print(f"dl_nb {a.command}: error: {msg}{hint}", file=sys.stderr)
+        print(f"dl_nb {a.command}: error: {msg[:2000]}{hint}", file=sys.stderr)
         return 1
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
 
 # %% ../nbs/92_cli.ipynb #131ac8c2
 #| eval: false

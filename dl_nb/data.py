@@ -167,18 +167,32 @@ def _read_cache(path: Path, fingerprint: str):
         warnings.warn(f"ignoring unreadable image cache {path}: {e}")
         return None
 
-def _write_atomic(path: Path, write) -> None:
-    "Call write(file_object) on a temporary file next to `path`, then rename it to `path`; remove it on any failure."
+def _write_atomic(path, write, exclusive: bool=False) -> None:
+    "Call write(file_object) on a new temporary file next to `path`, flush it to disk and rename it to `path` (with `exclusive`: FileExistsError if `path` exists); remove it on any failure."
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')  # O_EXCL: a new file, never a link
     try:
-        with os.fdopen(fd, 'wb') as f: write(f)
+        with os.fdopen(fd, 'wb') as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())      # the bytes are on disk before the name points at them
         _usual_mode(tmp, 0o666)
-        os.replace(tmp, path)
-    except BaseException:
+        if exclusive:
+            os.link(tmp, path)        # atomic, and refuses to replace an existing file (another writer's)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:             # also KeyboardInterrupt and SystemExit
         try: os.unlink(tmp)
         except OSError: pass
         raise
+    if hasattr(os, 'O_DIRECTORY'):    # make the rename itself durable (POSIX)
+        try:
+            dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try: os.fsync(dfd)
+            finally: os.close(dfd)
+        except OSError: pass
 
 # %% ../nbs/90_data.ipynb #f2844377
 def load_image_folder(
@@ -246,78 +260,262 @@ CIFAR10_MD5 = 'c58f30108f718f92721af3b95e74349a'
 CIFAR10_FILES = [f'data_batch_{i}' for i in range(1, 6)] + ['test_batch', 'batches.meta']
 
 # %% ../nbs/90_data.ipynb #912f8ab3
+import io
+import pickletools
+
 class UnsafePickleError(pickle.UnpicklingError, ValueError):
-    "A pickle asked for something the restricted CIFAR-10 unpickler does not admit."
+    "A pickle asked for something the restricted CIFAR-10 reader does not admit."
 
-_NP_RECONSTRUCT = np.zeros(1).__reduce__()[0]  # numpy's array rebuilder, whatever its module is called in this version
+_MAX_PICKLE_BYTES = 128 << 20  # a batch is 30.7 MB; re-pickled by Python 3 with protocol 2 up to about 60 MB
+_MAX_OPCODES = 250_000         # a batch has about 40,000 (10,000 labels, 10,000 file names); 60,000 re-pickled
+_MAX_DEPTH = 8                 # containers inside containers; a batch nests 3 deep (dict > state tuple > dtype)
+_MAX_BATCH = 10_000            # images in one official batch
 
-def _plain_dtype(*args) -> np.dtype:
-    "numpy.dtype, refusing object dtypes (an object array could carry arbitrary Python objects)."
-    dt = np.dtype(*args)
+_GLOBALS = {('numpy.core.multiarray', '_reconstruct'): 'reconstruct', ('numpy._core.multiarray', '_reconstruct'): 'reconstruct',
+            ('numpy.core.numeric', '_frombuffer'): 'frombuffer', ('numpy._core.numeric', '_frombuffer'): 'frombuffer',
+            ('numpy', 'ndarray'): 'ndarray', ('numpy', 'dtype'): 'dtype', ('_codecs', 'encode'): 'encode',
+            ('__builtin__', 'bytes'): 'bytes', ('builtins', 'bytes'): 'bytes'}
+_SCALARS = (int, float, bool, type(None), str, bytes)
+
+class _Global:
+    "A name from the allow-list; it only means something to REDUCE."
+    def __init__(self, name): self.name = name
+class _Dtype:
+    "A numpy dtype under construction (BUILD may still set its byte order)."
+    def __init__(self, dt): self.dt = dt
+class _Array:
+    "An array between numpy's rebuilder (REDUCE) and its state (BUILD)."
+    def __init__(self): self.array = None
+
+def _short(x) -> str:
+    "A bounded description of an unpickled value, for error messages."
+    if isinstance(x, (str, bytes)): return repr(x[:40]) + ('...' if len(x) > 40 else '')
+    if isinstance(x, int) and not isinstance(x, bool): return str(x) if abs(x) < 1 << 64 else f'an int of {x.bit_length()} bits'
+    if isinstance(x, (float, bool, type(None))): return repr(x)
+    if isinstance(x, (tuple, list, dict)): return f'a {type(x).__name__} of {len(x)} items'
+    if isinstance(x, np.ndarray): return f'a {x.dtype} array of shape {x.shape}'
+    return f'a {type(x).__name__}'
+
+def _plain_dtype(code) -> np.dtype:
+    "A dtype of plain numbers from its code; refuses object, string, structured and other dtypes."
+    if not isinstance(code, (str, bytes)) or len(code) > 8:
+        raise UnsafePickleError(f"refusing a dtype given as {_short(code)}: CIFAR-10 arrays hold plain numbers")
+    try: dt = np.dtype(code.decode('ascii') if isinstance(code, bytes) else code)
+    except (TypeError, ValueError, UnicodeDecodeError) as e: raise UnsafePickleError(f"unknown dtype {_short(code)}") from None
     if dt.hasobject: raise UnsafePickleError(f"refusing an object dtype {dt}: CIFAR-10 arrays hold plain numbers")
+    if dt.kind not in 'biuf': raise UnsafePickleError(f"refusing the dtype {dt}: CIFAR-10 arrays hold plain numbers")
     return dt
 
-def _plain_ndarray(shape, dtype=float, *args, **kwargs) -> np.ndarray:
-    "numpy.ndarray called as a constructor, with the dtype checked."
-    return np.ndarray(shape, _plain_dtype(dtype), *args, **kwargs)
+def _shape(s) -> tuple:
+    if not (isinstance(s, tuple) and len(s) <= 4 and all(type(v) is int and 0 <= v < 1 << 32 for v in s)):
+        raise UnsafePickleError(f"refusing the array shape {_short(s)}: expected at most 4 sizes")
+    return s
 
-def _plain_reconstruct(cls, shape, dtype) -> np.ndarray:
-    "NumPy's array rebuilder, for plain ndarrays of plain dtypes only (the dtype may arrive as a string)."
-    if cls is not _plain_ndarray and cls is not np.ndarray:
-        raise UnsafePickleError(f"refusing to rebuild an array of class {cls!r}: CIFAR-10 holds plain numpy arrays")
-    return _NP_RECONSTRUCT(np.ndarray, shape, _plain_dtype(dtype))
+def _array_from_bytes(raw, dt: np.dtype, shape: tuple, order: str) -> np.ndarray:
+    "An array made from exactly its bytes: no strides, no offsets, no shared or missing memory."
+    if not isinstance(raw, (bytes, bytearray)):
+        raise UnsafePickleError(f"refusing array data given as {_short(raw)}: expected the array's bytes")
+    n = dt.itemsize
+    for v in shape: n *= v
+    if n != len(raw):
+        raise UnsafePickleError(f"an array of shape {shape} and dtype {dt} needs {n:,} bytes, the file holds {len(raw):,}")
+    return np.frombuffer(raw, dt).reshape(shape, order=order)
 
-class _CIFARUnpickler(pickle.Unpickler):
-    "Unpickler that resolves only the globals a CIFAR-10 batch needs, and refuses everything else."
-    allowed = {('numpy.core.multiarray', '_reconstruct'): _plain_reconstruct,   # pickled by NumPy 1
-               ('numpy._core.multiarray', '_reconstruct'): _plain_reconstruct,  # pickled by NumPy 2
-               ('numpy', 'ndarray'): _plain_ndarray,
-               ('numpy', 'dtype'): _plain_dtype}
+def _call(f: str, args):
+    "REDUCE: call one allowed global with its arguments, re-implemented here for the cases numpy and pickle write."
+    if not isinstance(args, tuple): raise UnsafePickleError(f"refusing a call with arguments {_short(args)}")
+    if f == 'reconstruct' and len(args) == 3 and isinstance(args[0], _Global) and args[0].name == 'ndarray':
+        _shape(args[1]); _plain_dtype(args[2])
+        return _Array()
+    if f == 'dtype' and 1 <= len(args) <= 3:
+        return _Dtype(_plain_dtype(args[0]))
+    if f == 'frombuffer' and len(args) == 4 and isinstance(args[1], _Dtype) and args[3] in ('C', 'F'):
+        return _array_from_bytes(args[0], args[1].dt, _shape(args[2]), args[3])
+    if f == 'encode' and len(args) == 2 and isinstance(args[0], str) and args[1] in ('latin1', 'latin-1'):
+        return args[0].encode('latin-1')   # how Python 3 writes bytes with protocol 2
+    if f == 'bytes' and args == ():
+        return b''
+    if f == 'ndarray':
+        raise UnsafePickleError("refusing to call numpy.ndarray: arrays are only rebuilt from their own bytes "
+                                "(a buffer with strides could make a few bytes look like gigabytes)")
+    raise UnsafePickleError(f"refusing the call {f}{tuple(_short(a) for a in args)}: not how a CIFAR-10 file uses it")
 
-    def __init__(self, file, filename):
-        super().__init__(file, encoding='bytes')
-        self.filename = filename
+def _build(obj, state):
+    "BUILD: give a rebuilt array its shape, dtype and bytes, or a dtype its byte order."
+    if isinstance(obj, _Array) and obj.array is None and isinstance(state, tuple) and len(state) in (4, 5):
+        shape, dt, fortran, raw = state[-4:]
+        if not isinstance(dt, _Dtype) or not isinstance(fortran, bool):
+            raise UnsafePickleError(f"refusing an array state with dtype {_short(dt)}")
+        obj.array = _array_from_bytes(raw, dt.dt, _shape(shape), 'F' if fortran else 'C')
+    elif (isinstance(obj, _Dtype) and isinstance(state, tuple) and 5 <= len(state) <= 9
+          and state[1] in ('<', '>', '|', '=', b'<', b'>', b'|', b'=')):   # bytes: written by Python 2
+        if state[2:5] != (None, None, None):
+            raise UnsafePickleError("refusing a structured dtype: CIFAR-10 arrays hold plain numbers")
+        order = state[1].decode() if isinstance(state[1], bytes) else state[1]
+        if order in '<>': obj.dt = obj.dt.newbyteorder(order)
+    else:
+        raise UnsafePickleError(f"refusing to set the state of {_short(obj)} to {_short(state)}")
 
-    def find_class(self, module, name):
-        try: return self.allowed[(module, name)]
-        except KeyError: pass
-        raise UnsafePickleError(f"{self.filename}: refusing to load the global {module}.{name}; a CIFAR-10 file only "
-                                f"needs numpy arrays, dicts, lists, bytes and ints (is this file really from CIFAR-10?)")
+def _depth(x, depths) -> int:
+    return depths[id(x)][1] if isinstance(x, (tuple, list, dict)) and id(x) in depths else 0
+
+def _finish(x):
+    "Replace rebuilt arrays by their ndarray and refuse anything left half-built (depth is bounded by _MAX_DEPTH)."
+    if isinstance(x, _Array):
+        if x.array is None: raise UnsafePickleError("an array was never given its data (no BUILD)")
+        return x.array
+    if isinstance(x, list): return [_finish(v) for v in x]
+    if isinstance(x, tuple): return tuple(_finish(v) for v in x)
+    if isinstance(x, dict): return {k: _finish(v) for k, v in x.items()}
+    if isinstance(x, (_Global, _Dtype, bytearray)): raise UnsafePickleError(f"refusing a stray {_short(x)} in the data")
+    return x
+
+_PUSH_CONST = {'NONE': None, 'NEWTRUE': True, 'NEWFALSE': False}
+_PUSH_ARG = {'BININT', 'BININT1', 'BININT2', 'INT', 'LONG1', 'BINFLOAT', 'BINUNICODE', 'SHORT_BINUNICODE', 'BINUNICODE8',
+             'BINBYTES', 'SHORT_BINBYTES', 'BINBYTES8', 'BYTEARRAY8'}
+
+def _read_cifar_pickle(data: bytes, name) -> object:
+    "Run a pickle's opcodes on our own stack machine: only the opcodes, globals and shapes of a CIFAR-10 file, bounded."
+    f = io.BytesIO(data)
+    stack, marks, memo, depths = [], [], {}, {}
+    def pop_mark():
+        if not marks: raise UnsafePickleError("a MARK is missing")
+        i = marks.pop(); items = stack[i:]; del stack[i:]
+        return items
+    def need(n):
+        if len(stack) - (marks[-1] if marks else 0) < n: raise UnsafePickleError("the stack is too short")
+    def container(c, children):
+        d = 1 + max((_depth(v, depths) for v in children), default=0)
+        if d > _MAX_DEPTH: raise UnsafePickleError(f"refusing containers nested more than {_MAX_DEPTH} deep")
+        depths[id(c)] = (c, max(_depth(c, depths), d))   # the reference keeps id(c) unique
+        return c
+    def setitems(d, items):
+        if not isinstance(d, dict): raise UnsafePickleError(f"SETITEM(S) on {_short(d)}")
+        for k, v in zip(items[::2], items[1::2]):
+            if type(k) not in (str, bytes, int):
+                raise UnsafePickleError(f"refusing a dict key that is {_short(k)}: CIFAR-10 keys are strings")
+            d[k] = v
+        container(d, items[1::2])
+    count, result = 0, None
+    try:
+        for op, arg, pos in pickletools.genops(f):
+            count += 1
+            if count > _MAX_OPCODES: raise UnsafePickleError(f"refusing more than {_MAX_OPCODES:,} pickle opcodes")
+            n = op.name
+            if n in ('PROTO', 'FRAME'): continue
+            elif n == 'STOP':
+                if len(stack) != 1 or marks: raise UnsafePickleError("the pickle does not end with one object")
+                result = stack.pop(); break
+            elif n in _PUSH_CONST: stack.append(_PUSH_CONST[n])
+            elif n in _PUSH_ARG:
+                if n == 'LONG1' and abs(arg) >= 1 << 64: raise UnsafePickleError(f"refusing {_short(arg)}")
+                stack.append(arg)
+            elif n in ('SHORT_BINSTRING', 'BINSTRING'): stack.append(arg.encode('latin-1'))   # Python 2 str -> bytes
+            elif n == 'MARK': marks.append(len(stack))
+            elif n == 'EMPTY_DICT': stack.append(container({}, ()))
+            elif n == 'EMPTY_LIST': stack.append(container([], ()))
+            elif n == 'EMPTY_TUPLE': stack.append(container((), ()))
+            elif n in ('TUPLE1', 'TUPLE2', 'TUPLE3'):
+                k = int(n[-1]); need(k)
+                t = tuple(stack[-k:]); del stack[-k:]; stack.append(container(t, t))
+            elif n == 'TUPLE': t = tuple(pop_mark()); stack.append(container(t, t))
+            elif n == 'LIST': l = pop_mark(); stack.append(container(l, l))
+            elif n == 'DICT': items = pop_mark(); d = container({}, ()); setitems(d, items); stack.append(d)
+            elif n in ('APPEND', 'APPENDS'):
+                if n == 'APPEND': need(2); items = [stack.pop()]
+                else: items = pop_mark()
+                if not stack or not isinstance(stack[-1], list): raise UnsafePickleError(f"{n} without a list")
+                stack[-1].extend(items); container(stack[-1], items)
+            elif n in ('SETITEM', 'SETITEMS'):
+                if n == 'SETITEM': need(3); items = stack[-2:]; del stack[-2:]
+                else: items = pop_mark()
+                if not stack: raise UnsafePickleError(f"{n} without a dict")
+                setitems(stack[-1], items)
+            elif n in ('GLOBAL', 'STACK_GLOBAL'):
+                if n == 'GLOBAL': module, _, attr = arg.partition(' ')
+                else: need(2); module, attr = stack[-2:]; del stack[-2:]
+                key = (module, attr) if isinstance(module, str) and isinstance(attr, str) else None
+                if key not in _GLOBALS:
+                    what = f"{module}.{attr}"[:100] if key else 'given by a non-string'
+                    raise UnsafePickleError(f"refusing to load the global {what}; a CIFAR-10 file only "
+                                            f"needs numpy arrays, dicts, lists, bytes and ints (is this file really from CIFAR-10?)")
+                stack.append(_Global(_GLOBALS[key]))
+            elif n == 'REDUCE':
+                need(2); fn, args = stack[-2:]; del stack[-2:]
+                if not isinstance(fn, _Global): raise UnsafePickleError(f"refusing to call {_short(fn)}")
+                stack.append(_call(fn.name, args))
+            elif n == 'BUILD':
+                need(2); state = stack.pop(); _build(stack[-1], state)
+            elif n in ('PUT', 'BINPUT', 'LONG_BINPUT', 'MEMOIZE'):
+                if not stack: raise UnsafePickleError("nothing to memoize")
+                memo[len(memo) if n == 'MEMOIZE' else arg] = stack[-1]
+            elif n in ('GET', 'BINGET', 'LONG_BINGET'):
+                if arg not in memo: raise UnsafePickleError(f"memo entry {_short(arg)} is missing")
+                v = memo[arg]
+                if not (isinstance(v, (_SCALARS, _Global, _Dtype)) or
+                        (isinstance(v, tuple) and len(v) <= 8 and all(isinstance(e, _SCALARS) for e in v))):
+                    raise UnsafePickleError(f"refusing a second reference to {_short(v)}: no container of a CIFAR-10 "
+                                            "file is shared, and shared references can multiply a small file's size")
+                stack.append(v)
+            else:
+                raise UnsafePickleError(f"refusing the pickle opcode {n} at byte {pos}: a CIFAR-10 file does not need it")
+        else:
+            raise ValueError("the pickle has no STOP opcode")
+    except UnsafePickleError as e:
+        raise UnsafePickleError(f"{name}: {e}") from None
+    except Exception as e:   # genops: truncated data, unknown opcodes, bad lengths
+        raise ValueError(f"{name} is truncated or corrupt: unpickling failed ({type(e).__name__}: {str(e)[:200]})") from None
+    if f.read(1): raise ValueError(f"{name} is corrupt: unexpected data after the end of the pickle")
+    try: return _finish(result)
+    except UnsafePickleError as e: raise UnsafePickleError(f"{name}: {e}") from None
 
 def _unpickle(path) -> object:
-    "Load a CIFAR-10 pickle with the restricted unpickler; corrupt files raise a ValueError naming the file."
+    "Load a CIFAR-10 pickle with the restricted reader; corrupt, hostile or oversized files raise a ValueError naming the file."
     with open(path, 'rb') as f:
-        try:
-            obj = _CIFARUnpickler(f, path).load()
-        except UnsafePickleError: raise
-        except Exception as e:
-            raise ValueError(f"{path} is truncated or corrupt: unpickling failed ({type(e).__name__}: {e})") from e
-        if f.read(1): raise ValueError(f"{path} is corrupt: unexpected data after the end of the pickle")
-    return obj
+        size = os.fstat(f.fileno()).st_size
+        if size > _MAX_PICKLE_BYTES:
+            raise ValueError(f"{path} is {size:,} bytes, more than any CIFAR-10 file ({_MAX_PICKLE_BYTES:,} at most)")
+        data = f.read(_MAX_PICKLE_BYTES + 1)
+    if len(data) > _MAX_PICKLE_BYTES:
+        raise ValueError(f"{path} holds more than {_MAX_PICKLE_BYTES:,} bytes, more than any CIFAR-10 file")
+    return _read_cifar_pickle(data, path)
+
 
 # %% ../nbs/90_data.ipynb #87877b0d
+def _keys_text(d: dict) -> str:
+    "At most ten keys, each shortened: a message must stay short whatever the file holds."
+    keys = [_short(k) for k in list(d)[:10]]
+    return ', '.join(keys) + (f' and {len(d) - 10:,} more' if len(d) > 10 else '')
+
 def load_CIFAR_batch(
     filename, # one batch of the official python version, e.g. cifar-10-batches-py/data_batch_1
-) -> tuple: # X uint8 (N, 32, 32, 3) and y int64 (N,)
+) -> tuple: # X uint8 (N, 32, 32, 3) and y int64 (N,), N <= 10,000
     "Load one CIFAR-10 batch file (a Python 2 pickle) without executing anything it contains."
     d = _unpickle(filename)
     if not isinstance(d, dict):
-        raise ValueError(f"{filename}: expected a dict with keys b'data' and b'labels', got a {type(d).__name__}")
+        raise ValueError(f"{filename}: expected a dict with keys b'data' and b'labels', got {_short(d)}")
     d = {(k.encode() if isinstance(k, str) else k): v for k, v in d.items()}
     missing = [k for k in (b'data', b'labels') if k not in d]
-    if missing: raise ValueError(f"{filename}: missing key(s) {missing}; found {sorted(d, key=repr)}")
+    if missing: raise ValueError(f"{filename}: missing key(s) {missing}; found {_keys_text(d)}")
     data, labels = d[b'data'], d[b'labels']
-    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == 3072):
-        got = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
-        raise ValueError(f"{filename}: b'data' should be a uint8 array of shape (N, 3072), got a {got}")
-    try: y = np.asarray(labels)
-    except ValueError as e: raise ValueError(f"{filename}: b'labels' is not a flat list of ints ({e})") from None
-    if y.shape != (data.shape[0],) or (y.size and not np.issubdtype(y.dtype, np.integer)):
-        raise ValueError(f"{filename}: b'labels' should be {data.shape[0]} ints (one per image), got {y.dtype} of shape {y.shape}")
-    if y.size and (y.min() < 0 or y.max() >= 10):
+    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == 3072
+            and 1 <= data.shape[0] <= _MAX_BATCH):
+        raise ValueError(f"{filename}: b'data' should be a uint8 array of shape (N, 3072) with 1 <= N <= {_MAX_BATCH:,}, "
+                         f"got {_short(data)}")
+    N = data.shape[0]
+    if isinstance(labels, list) and all(type(v) is int for v in labels):
+        y = np.array(labels, dtype=np.int64) if all(abs(v) < 1 << 62 for v in labels) else None
+    elif isinstance(labels, np.ndarray) and labels.ndim == 1 and labels.dtype.kind in 'iu':
+        y = labels.astype(np.int64)
+    else:
+        y = None
+    if y is None or len(y) != N:
+        raise ValueError(f"{filename}: b'labels' should be a list of {N:,} ints (one per image), got {_short(labels)}")
+    if y.min() < 0 or y.max() >= 10:
         raise ValueError(f"{filename}: labels must lie in [0, 10), got values from {y.min()} to {y.max()}")
     X = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy()  # channel-major rows -> (N, 32, 32, 3)
-    return X, y.astype(np.int64)
+    return X, y
+
 
 # %% ../nbs/90_data.ipynb #4044e00a
 def _missing_cifar_message(root: Path, missing) -> str:
@@ -394,7 +592,7 @@ def download_CIFAR10(
     root=None,               # folder to put cifar-10-batches-py in (None: data_dir())
     url: str=CIFAR10_URL,    # where to fetch cifar-10-python.tar.gz (overridable, e.g. a mirror or a file:// URL)
     md5: str=CIFAR10_MD5,    # expected md5 of the archive (None: do not check)
-    force: bool=False,       # download and extract again even if the files are there
+    force: bool=False,       # extract again even if the files are there (an existing archive is reused if its md5 is right)
     progress: bool=True,     # show a progress bar
     keep_archive: bool=False, # keep the verified .tar.gz next to the extracted folder
 ) -> Path: # the cifar-10-batches-py folder
@@ -403,12 +601,16 @@ def download_CIFAR10(
     target = root / 'cifar-10-batches-py'
     if not force and all((target / f).is_file() for f in CIFAR10_FILES): return target
     archive = root / 'cifar-10-python.tar.gz'
-    if force or not (archive.is_file() and md5 is not None and _md5_file(archive) == md5.lower()):
+    ours = not archive.exists()      # an archive that was already there is the user's: used if right, never deleted
+    if ours:
         download_file(url, archive, md5=md5, progress=progress)
+    elif md5 is not None and _md5_file(archive) != md5.lower():
+        raise ValueError(f"{archive} already exists but its md5 is {_md5_file(archive)}, not {md5}; it was left as it is. "
+                         f"Move or delete it to download the archive again.")
     try:
         _extract_into(archive, target, strip='cifar-10-batches-py')
     finally:
-        if not keep_archive: archive.unlink()
+        if ours and not keep_archive: archive.unlink()
     missing = [f for f in CIFAR10_FILES if not (target / f).is_file()]
     if missing: raise ValueError(f"the archive from {url} lacks {', '.join(missing)} in cifar-10-batches-py/")
     return target

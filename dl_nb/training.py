@@ -243,7 +243,7 @@ def sgd_nesterov(
 
 # %% ../nbs/08_cifar10_cnn.ipynb #5fada481
 def lr_at(
-    step: int,                # the step about to be taken, 0 <= step < total_steps
+    step: int,                # the step about to be taken, 0 <= step (steps past total_steps get the final rate)
     total_steps: int,         # number of steps of the whole run
     peak_lr: float,           # the largest learning rate
     schedule: str='onecycle', # 'onecycle' (linear up, linear down to 0), 'cosine' (to 0) or 'constant'
@@ -254,9 +254,15 @@ def lr_at(
         raise ValueError(f"lr_at: schedule must be 'onecycle', 'cosine' or 'constant', got {schedule!r}")
     if not 0 <= warmup < 1:
         raise ValueError(f"lr_at: warmup must be in [0, 1), got {warmup}")
+    if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 1:
+        raise ValueError(f"lr_at: total_steps must be an integer >= 1, got {total_steps!r}")
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+        raise ValueError(f"lr_at: step must be an integer >= 0, got {step!r}")
+    if not (isinstance(peak_lr, (int, float, np.integer, np.floating)) and np.isfinite(peak_lr) and peak_lr >= 0):
+        raise ValueError(f"lr_at: peak_lr must be a finite number >= 0, got {peak_lr!r}")
     if schedule == 'constant':
         return float(peak_lr)
-    f = step / total_steps
+    f = min(step / total_steps, 1.0)         # past the end the schedule stays at its end: never extrapolated
     if f < warmup:
         return float(peak_lr * f / warmup)
     r = (f - warmup) / (1 - warmup)          # 0 -> 1 over the rest of the run
@@ -307,6 +313,28 @@ def _read_split(data, split, root, download):
                                 f"{folder}/train/<class>/ and {folder}/test/<class>/ with .jpg or .png images")
     return dd.load_image_folder(folder / split)
 
+def _check_stats(stats, channels):
+    "(mean, std) as float64 arrays of shape (channels,), finite, with std > 0; else a ValueError."
+    try:
+        mean, std = (np.asarray(v, dtype=np.float64) for v in stats)
+    except (TypeError, ValueError):
+        raise ValueError(f"load_dataset: stats must be (mean, std) with one number per channel, got {str(stats)[:100]}") from None
+    if mean.shape != (channels,) or std.shape != (channels,):
+        raise ValueError(f"load_dataset: the images have {channels} channel(s), but stats hold a mean of shape {mean.shape} "
+                         f"and a std of shape {std.shape}")
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
+        raise ValueError(f"load_dataset: stats must be finite with std > 0, got mean {mean} and std {std}")
+    return mean, std
+
+def _check_classes(names, y, data, split):
+    "At least two classes, and every label one of them."
+    if len(names) < 2:
+        raise ValueError(f"{data}: the {split} images hold {len(names)} class(es) {list(names)[:5]}; a classifier needs at least two")
+    if len(y) == 0:
+        raise ValueError(f"{data}: the {split} split holds no images")
+    if y.min() < 0 or y.max() >= len(names):
+        raise ValueError(f"{data}: {split} labels must lie in [0, {len(names)}), got {y.min()} to {y.max()}")
+
 def load_dataset(
     data='digits',             # 'digits', 'cifar10', or a folder with train/<class>/ and test/<class>/ images
     root=None,                 # cifar10: the folder holding cifar-10-batches-py (None: dl_nb.data.data_dir())
@@ -323,18 +351,25 @@ def load_dataset(
         raise ValueError(f"load_dataset: splits must be taken from 'train', 'val', 'test', got {splits}")
     if stats is None and 'train' not in splits and 'val' not in splits:
         raise ValueError("load_dataset: without the training images, pass the standardisation stats=(mean, std)")
+    try: dt = np.dtype(dtype)
+    except TypeError: dt = None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"load_dataset: dtype must be float32 or float64, got {dtype!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"load_dataset: seed must be an integer >= 0, got {seed!r}")
     out = {'name': data if data in ('digits', 'cifar10') else str(data)}
-    names = None
+    names, image_shape = None, None
     if 'train' in splits or 'val' in splits:
         X, y, names = _read_split(data, 'train', root, download)
+        _check_classes(names, y, data, 'train')
+        image_shape = X.shape[1:]
         nv = (300 if data == 'digits' else 1000) if num_validation is None else num_validation
         if not (isinstance(nv, (int, np.integer)) and 0 < nv < len(y)):
             raise ValueError(f"load_dataset: num_validation must be an integer in [1, {len(y) - 1}] "
                              f"for {len(y)} training images, got {nv!r}")
         perm = np.random.default_rng(seed).permutation(len(y))
         idx = {'val': np.sort(perm[:nv]), 'train': np.sort(perm[nv:])}
-        if stats is None:
-            stats = _channel_stats(X, idx['train'])
+        stats = _channel_stats(X, idx['train']) if stats is None else _check_stats(stats, X.shape[3])
         for s in ('train', 'val'):
             if s in splits:
                 out[f'X_{s}'], out[f'y_{s}'] = _standardize(X[idx[s]], *stats, dtype), y[idx[s]]
@@ -343,13 +378,15 @@ def load_dataset(
         Xte, yte, names_te = _read_split(data, 'test', root, download)
         if names is not None and names_te != names:
             raise ValueError(f"{data}: train/ has classes {names} but test/ has {names_te}")
+        if image_shape is not None and Xte.shape[1:] != image_shape:
+            raise ValueError(f"{data}: the test images are {Xte.shape[2]}x{Xte.shape[1]} with {Xte.shape[3]} channel(s), "
+                             f"the training images {image_shape[1]}x{image_shape[0]} with {image_shape[2]}")
+        _check_classes(names_te, yte, data, 'test')
         names = names_te
+        stats = _check_stats(stats, Xte.shape[3])
         out['X_test'], out['y_test'] = _standardize(Xte, *stats, dtype), yte
     mean, std = (np.asarray(v, dtype=np.float64) for v in stats)
     first = next(v for k, v in out.items() if k.startswith('X_'))
-    if mean.shape != (first.shape[1],) or std.shape != (first.shape[1],):
-        raise ValueError(f"load_dataset: stats must hold one mean and std per channel ({first.shape[1]}), "
-                         f"got shapes {mean.shape} and {std.shape}")
     out.update(class_names=list(names), mean=mean, std=std, input_dim=tuple(first.shape[1:]))
     return out
 
@@ -413,11 +450,20 @@ def _set_model_arrays(model, arrays, what):
     for k, v in params.items():
         if v.shape != model.params[k].shape:
             raise ValueError(f"{what}: parameter {k} has shape {v.shape}, the model expects {model.params[k].shape}")
+        if v.dtype.kind not in 'iuf':
+            raise ValueError(f"{what}: parameter {k} holds {v.dtype} values, not numbers")
         model.params[k] = np.array(v, dtype=model.params[k].dtype)
+    bns = getattr(model, 'bn_params', None) or []
     for key, v in arrays.items():
         if key.startswith('bn/'):
-            _, i, k = key.split('/')
-            model.bn_params[int(i)][k] = np.array(v)
+            parts = key.split('/')
+            if not (len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(bns)
+                    and parts[2] in ('running_mean', 'running_var')):
+                raise ValueError(f"{what} holds {key[:60]!r}, which the model does not have")
+            bn, k = bns[int(parts[1])], parts[2]
+            if k in bn and np.shape(v) != np.shape(bn[k]):
+                raise ValueError(f"{what}: {key} has shape {np.shape(v)}, the model expects {np.shape(bn[k])}")
+            bn[k] = np.array(v, dtype=np.float64 if v.dtype.kind not in 'f' else v.dtype)
 
 # %% ../nbs/08_cifar10_cnn.ipynb #3505b71c
 def save_checkpoint(
@@ -427,16 +473,54 @@ def save_checkpoint(
     extra: dict=None,       # further named arrays (e.g. optimiser state)
 ):
     "Write the model, a JSON meta document and extra arrays to one .npz file, atomically, without pickle."
-    from dl_nb.two_layer_net import _save_npz_atomic
+    from dl_nb.data import _write_atomic   # the package's one writer: new temporary file, fsync, rename
     meta = dict(meta or {})
     meta.setdefault('model', getattr(model, 'spec', None))
     if meta['model'] is None:
         raise ValueError("save_checkpoint: the model has no spec (build it with build_model) and meta has no 'model'")
     meta['format'] = 'dl_nb checkpoint 1'
     arrays = {**model_arrays(model), **(extra or {}), 'meta': np.array(json.dumps(meta))}
-    _save_npz_atomic(str(path), arrays)
+    _write_atomic(path, lambda f: np.savez(f, **arrays))
 
 # %% ../nbs/08_cifar10_cnn.ipynb #e5857e15
+_CKPT_EXPANSION = 4   # the arrays of a checkpoint may decompress to at most 4x its file size (save_checkpoint does not compress)
+_MAX_SPEC_PARAMS = 1 << 28   # at most 268 million parameters (1 GiB in float32), and never far more than the file stores
+
+def _spec_param_count(name, input_dim, num_classes, kwargs) -> int:
+    "The number of weights (no biases or normalisation parameters) of a build_model spec, computed without building it."
+    C, H, W = input_dim
+    if name in ('softmax', 'fc'):
+        dims = [C * H * W, *kwargs.get('hidden_dims', [] if name == 'softmax' else [512, 256]), num_classes]
+        return sum(int(a) * int(b) for a, b in zip(dims[:-1], dims[1:]))
+    if name == 'cnn3':
+        F, fs, hid = (int(kwargs.get(k, d)) for k, d in (('num_filters', 32), ('filter_size', 5), ('hidden_dim', 256)))
+        return F * C * fs * fs + F * (H // 2) * (W // 2) * hid + hid * num_classes
+    ws = [int(w) for w in kwargs.get('widths', (32, 64, 128))]
+    convs, c = 9 * C * ws[0], ws[0]
+    for w in ws: convs, c = convs + 9 * c * w + 9 * w * w, w
+    return convs + c * num_classes
+
+def _check_spec(spec: dict, stored: int) -> None:
+    "Refuse a model description whose values are of the wrong type or that asks for far more than the file stores."
+    name, dim, k, kwargs = spec.get('name'), spec.get('input_dim'), spec.get('num_classes'), spec.get('kwargs', {})
+    if name not in MODEL_NAMES: raise ValueError(f"unknown model {str(name)[:40]!r}")
+    if not (isinstance(dim, list) and len(dim) == 3 and all(type(v) is int and 1 <= v <= 1 << 16 for v in dim)):
+        raise ValueError(f"input_dim must be three integers in [1, 65536], got {str(dim)[:60]}")
+    if not (type(k) is int and 2 <= k <= 1 << 16): raise ValueError(f"num_classes must be an integer in [2, 65536], got {str(k)[:40]}")
+    if spec.get('dtype') not in ('float32', 'float64'): raise ValueError(f"dtype must be float32 or float64, got {str(spec.get('dtype'))[:40]}")
+    if type(spec.get('seed')) is not int: raise ValueError(f"seed must be an integer, got {str(spec.get('seed'))[:40]}")
+    if not isinstance(kwargs, dict): raise ValueError("kwargs must be a JSON object")
+    for key in ('hidden_dims', 'widths'):
+        if key in kwargs and not (isinstance(kwargs[key], list) and all(type(v) is int and 1 <= v <= 1 << 16 for v in kwargs[key])):
+            raise ValueError(f"{key} must be a list of integers in [1, 65536], got {str(kwargs[key])[:60]}")
+    for key in ('num_filters', 'filter_size', 'hidden_dim'):
+        if key in kwargs and not (type(kwargs[key]) is int and 1 <= kwargs[key] <= 1 << 16):
+            raise ValueError(f"{key} must be an integer in [1, 65536], got {str(kwargs[key])[:40]}")
+    n = _spec_param_count(name, dim, k, kwargs)
+    if n > _MAX_SPEC_PARAMS or n > 2 * stored + (1 << 20):
+        raise ValueError(f"the model would have {n:,} weights, but the file stores {stored:,} parameters "
+                         f"(and at most {_MAX_SPEC_PARAMS:,} are accepted)")
+
 def load_checkpoint(
     path,  # a file written by save_checkpoint
 ) -> tuple: # (model rebuilt and loaded, meta dict, extra arrays dict)
@@ -444,20 +528,33 @@ def load_checkpoint(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
+    size = path.stat().st_size
     try:
+        import zipfile
+        with zipfile.ZipFile(path) as z:   # the sizes the members claim, checked before anything is decompressed
+            claimed = sum(i.file_size for i in z.infolist())
+        if claimed > max(_CKPT_EXPANSION * size, 1 << 20):
+            raise ValueError(f"its members claim {claimed:,} bytes from a file of {size:,} bytes")
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
         meta = json.loads(str(arrays.pop('meta')))
-    except (KeyError, ValueError, OSError) as e:
-        raise ValueError(f"{path} is not a dl_nb checkpoint ({type(e).__name__}: {e})") from None
-    spec = meta.get('model') or {}
-    if meta.get('format') != 'dl_nb checkpoint 1' or 'name' not in spec:
+        if not isinstance(meta, dict): raise ValueError(f"its meta data is {type(meta).__name__}, not a JSON object")
+    except Exception as e:   # truncated, not a zip, a .npy, object arrays, no or broken meta data
+        raise ValueError(f"{path} is not a dl_nb checkpoint ({type(e).__name__}: {str(e)[:200]})") from None
+    spec = meta.get('model')
+    if meta.get('format') != 'dl_nb checkpoint 1' or not isinstance(spec, dict) or 'name' not in spec:
         raise ValueError(f"{path} is not a dl_nb checkpoint (no model description in its meta data)")
-    model = build_model(spec['name'], spec['input_dim'], spec['num_classes'], spec['dtype'], spec['seed'],
-                        **spec.get('kwargs', {}))
+    stored = sum(v.size for k, v in arrays.items() if k.startswith('params/'))
+    try:
+        _check_spec(spec, stored)
+        model = build_model(spec['name'], spec['input_dim'], spec['num_classes'], spec['dtype'], spec['seed'],
+                            **spec.get('kwargs', {}))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path}: its model description {json.dumps(spec)[:200]} is invalid ({type(e).__name__}: {e})") from None
     _set_model_arrays(model, {k: v for k, v in arrays.items() if k.startswith(('params/', 'bn/'))}, str(path))
     extra = {k: v for k, v in arrays.items() if not k.startswith(('params/', 'bn/'))}
     return model, meta, extra
+
 
 # %% ../nbs/08_cifar10_cnn.ipynb #dd24aae7
 def predict_scores(
@@ -508,6 +605,22 @@ class Trainer:
         if not lr > 0:
             raise ValueError(f"Trainer: lr must be > 0, got {lr}")
         lr_at(0, 1, lr, schedule, warmup)          # validates the schedule's arguments
+        for split in ('train', 'val'):
+            Xs, ys = data[f'X_{split}'], np.asarray(data[f'y_{split}'])
+            if not hasattr(Xs, 'shape') or Xs.ndim < 2 or ys.ndim != 1 or len(Xs) != len(ys):
+                raise ValueError(f"Trainer: X_{split} has shape {getattr(Xs, 'shape', type(Xs).__name__)} and y_{split} "
+                                 f"{ys.shape}: they must hold one label per image")
+            if len(ys) == 0:
+                raise ValueError(f"Trainer: the {split} split is empty (X_{split} has shape {Xs.shape})")
+            if ys.dtype.kind not in 'iu' or ys.min() < 0:
+                raise ValueError(f"Trainer: y_{split} must hold integer labels >= 0, got {ys.dtype} from {ys.min()}")
+        if data['X_val'].shape[1:] != data['X_train'].shape[1:]:
+            raise ValueError(f"Trainer: validation images {data['X_val'].shape[1:]} differ from training images "
+                             f"{data['X_train'].shape[1:]}")
+        if len(np.unique(data['y_train'])) < 2:
+            raise ValueError(f"Trainer: y_train holds a single class ({int(data['y_train'][0])}); there is nothing to learn")
+        if out_dir is not None:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)   # now, not after the first epoch
         self.model, self.data = model, data
         self.config = dict(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), schedule=schedule,
                            warmup=float(warmup), momentum=float(momentum), crop_pad=int(crop_pad), flip=bool(flip),
@@ -559,7 +672,7 @@ class Trainer:
 
     def _meta(self):
         return {**self.meta, 'model': getattr(self.model, 'spec', self.meta.get('model')), 'config': self.config,
-                'trainer': {'epoch': self.epoch, 'step': self.step, 'best_epoch': self.best_epoch,
+                'trainer': {'epoch': self.epoch, 'step': self.step, 'steps_per_epoch': self.steps_per_epoch, 'best_epoch': self.best_epoch,
                             'best_val_acc': self.best_val_acc, 'stopped': self.stopped,
                             'train_seconds': self.train_seconds, 'history': self.history}}
 
@@ -579,8 +692,15 @@ class Trainer:
             raise ValueError(f"resume: {path} was written with another configuration (saved, current): {diff}")
         if 'trainer' not in meta or not any(k.startswith('optim/') for k in extra):
             raise ValueError(f"resume: {path} holds no training state; resume from a last.npz")
-        _set_model_arrays(self.model, model_arrays(model), str(path))
         t = meta['trainer']
+        if not (isinstance(t, dict) and all(type(t.get(k)) is int and t[k] >= 0 for k in ('epoch', 'step'))
+                and isinstance(t.get('history'), dict)):
+            raise ValueError(f"resume: the training state in {path} is damaged (epoch, step or history missing)")
+        if t['step'] != t['epoch'] * self.steps_per_epoch or t['epoch'] > self.config['epochs']:
+            raise ValueError(f"resume: {path} took {t['step']} steps in {t['epoch']} epoch(s), but this training set "
+                             f"({len(self.data['y_train'])} images, {self.steps_per_epoch} steps per epoch) would have "
+                             f"taken {t['epoch'] * self.steps_per_epoch}: the training data changed since the checkpoint")
+        _set_model_arrays(self.model, model_arrays(model), str(path))
         self.epoch, self.step, self.stopped = t['epoch'], t['step'], None
         self.best_epoch, self.best_val_acc, self.train_seconds = t['best_epoch'], t['best_val_acc'], t['train_seconds']
         self.history = t['history']

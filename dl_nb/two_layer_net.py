@@ -52,15 +52,6 @@ class TwoLayerNet:
         return float(loss), grads
 
 # %% ../nbs/02_two_layer_net.ipynb #399a2543
-def _save_npz_atomic(path, arrays):
-    "Write a dict of arrays to path as .npz, via a temporary file and a rename."
-    tmp = f"{path}.tmp"
-    with open(tmp, 'wb') as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
 def _as_plain_array(value, what):
     "Convert a checkpoint entry to a non-object array, refusing anything that would need pickle."
     arr = np.asarray(value)
@@ -239,15 +230,26 @@ class Solver:
     def _save_checkpoint(self):
         if self.checkpoint_name is None: return None
         path = f"{self.checkpoint_name}_epoch_{self.epoch}.npz"
-        _save_npz_atomic(path, self._checkpoint_arrays())
+        from dl_nb.data import _write_atomic   # the package's one writer: temporary file, fsync, rename
+        arrays = self._checkpoint_arrays()
+        _write_atomic(path, lambda f: np.savez(f, **arrays))
         return path
 
     def load_checkpoint(self,
                         path: str, # a file written by a Solver with checkpoint_name set
                        ):
         "Restore model parameters, optimiser state, histories and random state from a checkpoint, to resume training."
-        with np.load(path, allow_pickle=False) as f:
-            a = {k: f[k] for k in f.files}
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                a = {k: f[k] for k in f.files}
+        except FileNotFoundError: raise
+        except Exception as e:   # truncated, not a zip, a .npy, object arrays
+            raise ValueError(f"load_checkpoint: {path} is not a readable checkpoint ({type(e).__name__}: {e})") from None
+        need = ['update_rule', 'epoch', 'iteration', 'best_val_acc', 'history/loss', 'history/train_acc', 'history/val_acc',
+                'rng/keys', 'rng/pos', 'rng/has_gauss', 'rng/cached_gaussian']
+        missing = [k for k in need if k not in a]
+        if missing:
+            raise ValueError(f"load_checkpoint: {path} is not a Solver checkpoint: it lacks {missing[:5]}")
         if str(a['update_rule']) != self.update_rule_name:
             raise ValueError(f"load_checkpoint: {path} was written with update rule {str(a['update_rule'])!r}, "
                              f"this Solver uses {self.update_rule_name!r}")
