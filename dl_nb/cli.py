@@ -16,7 +16,9 @@ def _exit_at_startup(signum, frame):
     os.write(2, f"dl_nb: {'terminated' if signum == signal.SIGTERM else 'interrupted'}\n".encode())
     os._exit(128 + signum)
 
-if __name__ == '__main__' or os.path.basename(sys.argv[0] or '') == 'dl_nb':   # the program, not an import
+_AS_PROGRAM = (getattr(globals().get('__spec__'), 'name', None) == 'dl_nb.cli' and __name__ == '__main__'  # python -m dl_nb.cli
+               or os.path.basename(sys.argv[0] or '') == 'dl_nb')   # the console script; not an import, not a notebook
+if _AS_PROGRAM:
     for _sig in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(_sig) is not signal.SIG_IGN: signal.signal(_sig, _exit_at_startup)
 import argparse
@@ -55,7 +57,7 @@ def _number(kind, low, strict, what):
     def parse(s):
         try: v = kind(s)
         except ValueError: raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}") from None
-        if v < low or (strict and v == low) or v != v:
+        if v < low or (strict and v == low) or v != v or v == float('inf'):   # NaN and infinity are not numbers to train with
             raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
         return v
     return parse
@@ -357,6 +359,8 @@ def _record_interruption(e, out, report, trainer, wall0) -> int:
         _, saved, _ = tr.load_checkpoint(last)
         msg = (f"the last complete checkpoint is {last} (epoch {saved['trainer']['epoch']}); "
                f"continue with: dl_nb train --resume {last}")
+    elif (out / 'best.npz').exists():
+        msg = f"no resumable checkpoint was written ({last} is missing); {out / 'best.npz'} holds the best model so far"
     else:
         msg = f"no epoch was completed, so nothing was saved (run.json in {out} records the attempt)"
     print(f"\n{what}: {msg}", file=sys.stderr)
@@ -438,8 +442,11 @@ def main(
         print(f"dl_nb {a.command}: error: {msg[:2000]}{hint}", file=sys.stderr)
         return 1
     finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        if _AS_PROGRAM:              # the process ends now: a late Ctrl-C must not kill it during Python's shutdown
+            _ignore_signals()
+        else:                        # called from Python (a notebook, a test): give the caller its handlers back
+            for sig, handler in saved.items():
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 # %% ../nbs/92_cli.ipynb #131ac8c2

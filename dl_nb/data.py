@@ -167,26 +167,50 @@ def _read_cache(path: Path, fingerprint: str):
         warnings.warn(f"ignoring unreadable image cache {path}: {e}")
         return None
 
+def _hold_signals():
+    "Block SIGINT and SIGTERM in this thread (POSIX); returns the mask to restore, or None."
+    import signal
+    if not hasattr(signal, 'pthread_sigmask'): return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+def _release_signals(mask) -> None:
+    "Restore the mask of _hold_signals; a signal that arrived meanwhile is delivered now."
+    import signal
+    if mask is not None: signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
 def _write_atomic(path, write, exclusive: bool=False) -> None:
     "Call write(file_object) on a new temporary file next to `path`, flush it to disk and rename it to `path` (with `exclusive`: FileExistsError if `path` exists); remove it on any failure."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')  # O_EXCL: a new file, never a link
+    tmp, mask = None, _hold_signals()      # Ctrl-C cannot fall between creating the file and knowing its name
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')  # O_EXCL: never a link
+        _release_signals(mask); mask = None   # a signal that came meanwhile is raised here, inside the try
         with os.fdopen(fd, 'wb') as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())      # the bytes are on disk before the name points at them
         _usual_mode(tmp, 0o666)
         if exclusive:
-            os.link(tmp, path)        # atomic, and refuses to replace an existing file (another writer's)
-            os.unlink(tmp)
+            try:
+                os.link(tmp, path)    # atomic, and refuses to replace an existing file (another writer's)
+            except FileExistsError: raise
+            except (OSError, AttributeError):   # a file system without hard links: claim the name, then rename
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
         else:
             os.replace(tmp, path)
     except BaseException:             # also KeyboardInterrupt and SystemExit
-        try: os.unlink(tmp)
+        held = _hold_signals() if mask is None else None   # a second Ctrl-C must not interrupt the cleanup
+        try:
+            if tmp is not None: os.unlink(tmp)
         except OSError: pass
+        _release_signals(held)
         raise
+    finally:
+        _release_signals(mask)
     if hasattr(os, 'O_DIRECTORY'):    # make the rename itself durable (POSIX)
         try:
             dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)

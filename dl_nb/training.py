@@ -605,6 +605,11 @@ class Trainer:
         if not lr > 0:
             raise ValueError(f"Trainer: lr must be > 0, got {lr}")
         lr_at(0, 1, lr, schedule, warmup)          # validates the schedule's arguments
+        if not (isinstance(momentum, (int, float, np.integer, np.floating)) and 0 <= momentum < 1):
+            raise ValueError(f"Trainer: momentum must be a number in [0, 1), got {momentum!r}")
+        for name, v, low in (('crop_pad', crop_pad, 0), ('num_train_eval', num_train_eval, 1), ('seed', seed, 0)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                raise ValueError(f"Trainer: {name} must be an integer >= {low}, got {v!r}")
         for split in ('train', 'val'):
             Xs, ys = data[f'X_{split}'], np.asarray(data[f'y_{split}'])
             if not hasattr(Xs, 'shape') or Xs.ndim < 2 or ys.ndim != 1 or len(Xs) != len(ys):

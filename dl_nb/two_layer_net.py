@@ -240,6 +240,11 @@ class Solver:
                        ):
         "Restore model parameters, optimiser state, histories and random state from a checkpoint, to resume training."
         try:
+            import zipfile
+            with zipfile.ZipFile(path) as z:   # refuse members that would decompress to far more than the file
+                claimed, size = sum(i.file_size for i in z.infolist()), os.path.getsize(path)
+            if claimed > max(4 * size, 1 << 20):
+                raise ValueError(f"its members claim {claimed:,} bytes from a file of {size:,} bytes")
             with np.load(path, allow_pickle=False) as f:
                 a = {k: f[k] for k in f.files}
         except FileNotFoundError: raise
