@@ -19,7 +19,7 @@ from .conv import (conv_forward_fast, conv_backward_fast, max_pool_forward_fast,
 
 
 # %% ../nbs/09_performance.ipynb #2584fffe
-CONV_CASES = [  # the layers of issue 9: CIFAR-sized convolutions, batch 64 unless noted
+CONV_CASES = [  # the benchmarked layers: CIFAR-sized convolutions, batch 64 unless noted
     dict(name='32->32 3x3 @32x32', x=(64, 32, 32, 32), w=(32, 32, 3, 3), stride=1, pad=1),
     dict(name='64->64 3x3 @16x16', x=(64, 64, 16, 16), w=(64, 64, 3, 3), stride=1, pad=1),
     dict(name='128->128 3x3 @8x8', x=(64, 128, 8, 8), w=(128, 128, 3, 3), stride=1, pad=1),
@@ -338,7 +338,7 @@ def run_benchmarks(
     verbose: bool=False,           # print each row as it is measured
     clock: str='wall',             # 'wall' or 'cpu', see measure
 ) -> list: # raw results (dicts of arrays of times)
-    "Run every benchmark of the issue's shapes in this process."
+    "Run every benchmark of CONV_CASES and POOL_CASES (and a training step) in this process."
     results = []
     for dt in dtypes:
         for case in CONV_CASES:

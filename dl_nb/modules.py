@@ -165,13 +165,14 @@ class Dropout(Module):
     "Inverted dropout on dropout_forward/dropout_backward; keep_prob is the probability of keeping a unit."
     kind = 'dropout'
     def __init__(self,
-                 keep_prob: float=0.5, # probability of keeping a unit in training; 0 or 1 switch dropout off
+                 keep_prob: float=0.5, # probability of keeping a unit in training, in (0, 1]; 1 means no dropout
                  seed: int=None,       # fixes the mask (the same at every call: for gradient checks, not training)
                  name: str=None,       # the layer's name; None: 'dropout', numbered by Sequential
                 ):
         super().__init__(name)
-        if not (isinstance(keep_prob, (int, float, np.number)) and 0 <= keep_prob <= 1):
-            raise ValueError(f"Dropout: keep_prob is the probability of keeping a unit, in [0, 1], got {keep_prob!r}")
+        if not (isinstance(keep_prob, (int, float, np.number)) and 0 < keep_prob <= 1):
+            raise ValueError(f"Dropout: keep_prob is the probability of keeping a unit and must lie in (0, 1] "
+                             f"(1: no dropout), got {keep_prob!r}")
         self.keep_prob, self.seed = float(keep_prob), seed
 
     def forward(self,
@@ -180,7 +181,7 @@ class Dropout(Module):
                 seed: int=None,   # mask seed for this call only (None: the layer's seed)
                ) -> np.ndarray: # output, shape of x
         "Drop and rescale units in training; pass x through at test time."
-        active = train and 0 < self.keep_prob < 1
+        active = train and self.keep_prob < 1
         dropout_param = {'mode': 'train' if active else 'test', 'p': self.keep_prob if active else 1.0}
         seed = self.seed if seed is None else seed
         if seed is not None: dropout_param['seed'] = seed
