@@ -51,7 +51,7 @@ def conv_forward_naive(
     b: np.ndarray,     # biases, shape (F,)
     conv_param: dict,  # 'stride' (default 1) and 'pad' (zero padding on each side, default 0)
 ) -> tuple: # out of shape (N, F, Ho, Wo) and the cache (x, w, b, conv_param)
-    "Convolution layer written as loops over images, filters and output positions."
+    "Convolution layer as loops over images, filters and positions; refuses a padded input or output of over LAYER_ELEMENT_LIMIT elements."
     x, w, b, s, p, Ho, Wo = _conv_geometry(x, w, b, conv_param, 'conv_forward_naive')
     N, F, HH, WW = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
     xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
@@ -190,7 +190,7 @@ def conv_forward_fast(
     b: np.ndarray,     # biases, shape (F,)
     conv_param: dict,  # 'stride' (default 1), 'pad' (default 0); optional 'algorithm': 'auto', 'im2col', 'winograd' or 'direct'
 ) -> tuple: # out of shape (N, F, Ho, Wo) in the dtype of x, and the cache (x, w, b, conv_param)
-    "Convolution layer (compiled): Winograd, the direct AVX-512 kernel or im2col and a BLAS product, by the measured rule."
+    "Convolution layer (compiled): Winograd, the direct AVX-512 kernel or im2col and a BLAS product, by the measured rule; refuses a padded input or output of over LAYER_ELEMENT_LIMIT elements, and with Winograd a NaN or inf spoils its whole 4x4 output tiles (see the hostile-values appendix)."
     x, w, b, s, p, Ho, Wo = _conv_geometry(x, w, b, conv_param, 'conv_forward_fast')
     x, w = _fast_operands(x, w, 'conv_forward_fast')
     b_ = np.ascontiguousarray(b, dtype=x.dtype)
