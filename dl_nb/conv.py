@@ -10,7 +10,7 @@ __all__ = ['conv_forward_naive', 'conv_backward_naive', 'max_pool_forward_naive'
 # %% ../nbs/05_conv.ipynb #c0b0a8e6
 import numpy as np
 from .layers import (affine_forward, affine_backward, relu_forward, relu_backward,
-                          affine_relu_forward, affine_relu_backward, softmax_loss)
+                          affine_relu_forward, affine_relu_backward, softmax_loss, _check_number, _check_size)
 import dl_nb.fast
 from . import fast as _k
 
@@ -18,6 +18,11 @@ from . import fast as _k
 def _conv_geometry(x, w, b, conv_param, fn):
     "Check shapes and conv_param; return x, w, b as arrays, stride, pad and the output size (Ho, Wo)."
     x, w, b = np.asarray(x), np.asarray(w), np.asarray(b)
+    for name, a in (('x', x), ('w', w), ('b', b)):
+        if a.dtype.kind not in 'fiu':
+            raise ValueError(f"{fn}: {name} must hold real numbers, got dtype {a.dtype}")
+    if not isinstance(conv_param, dict):
+        raise ValueError(f"{fn}: conv_param must be a dict, got {type(conv_param).__name__}")
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"{fn}: x must have shape (N, C, H, W) and w shape (F, C, HH, WW), got x {x.shape} and w {w.shape}")
     N, C, H, W = x.shape
@@ -26,10 +31,8 @@ def _conv_geometry(x, w, b, conv_param, fn):
         raise ValueError(f"{fn}: x {x.shape} has C={C} channels but the filters w {w.shape} have {Cw}")
     if b.shape != (F,):
         raise ValueError(f"{fn}: b must have shape ({F},) for w {w.shape}, got {b.shape}")
-    stride, pad = conv_param.get('stride', 1), conv_param.get('pad', 0)
-    if int(stride) != stride or int(pad) != pad or stride < 1 or pad < 0:
-        raise ValueError(f"{fn}: need an integer stride >= 1 and pad >= 0, got stride={stride}, pad={pad}")
-    stride, pad = int(stride), int(pad)
+    stride = _check_number(conv_param.get('stride', 1), "conv_param['stride']", fn, lo=1, integer=True)
+    pad = _check_number(conv_param.get('pad', 0), "conv_param['pad']", fn, lo=0, integer=True)
     for size, k, name, kname in ((H, HH, 'H', 'HH'), (W, WW, 'W', 'WW')):
         if size + 2 * pad < k:
             raise ValueError(f"{fn}: the {kname}={k} filter of w {w.shape} does not fit x {x.shape} with pad={pad}")
@@ -37,6 +40,8 @@ def _conv_geometry(x, w, b, conv_param, fn):
             raise ValueError(f"{fn}: filters w {w.shape} do not tile x {x.shape} with pad={pad}, stride={stride}: "
                              f"{name} + 2*pad - {kname} = {size + 2 * pad - k} is not a multiple of the stride")
     Ho, Wo = 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
+    _check_size((N, C, H + 2 * pad, W + 2 * pad), f'the input padded by pad={pad}', fn)
+    _check_size((N, F, Ho, Wo), 'the output', fn)
     return x, w, b, stride, pad, Ho, Wo
 
 # %% ../nbs/05_conv.ipynb #9f826217
@@ -46,7 +51,7 @@ def conv_forward_naive(
     b: np.ndarray,     # biases, shape (F,)
     conv_param: dict,  # 'stride' (default 1) and 'pad' (zero padding on each side, default 0)
 ) -> tuple: # out of shape (N, F, Ho, Wo) and the cache (x, w, b, conv_param)
-    "Convolution layer written as loops over images, filters and output positions."
+    "Convolution layer as loops over images, filters and positions; refuses a padded input or output of over LAYER_ELEMENT_LIMIT elements."
     x, w, b, s, p, Ho, Wo = _conv_geometry(x, w, b, conv_param, 'conv_forward_naive')
     N, F, HH, WW = x.shape[0], w.shape[0], w.shape[2], w.shape[3]
     xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
@@ -91,11 +96,12 @@ def _pool_geometry(x, pool_param, fn):
     x = np.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"{fn}: x must have shape (N, C, H, W), got {x.shape}")
-    ph, pw = pool_param.get('pool_height', 2), pool_param.get('pool_width', 2)
-    s = pool_param.get('stride', 2)
-    if min(ph, pw, s) < 1 or any(int(v) != v for v in (ph, pw, s)):
-        raise ValueError(f"{fn}: pool_height, pool_width and stride must be integers >= 1, got {ph}, {pw}, {s}")
-    ph, pw, s = int(ph), int(pw), int(s)
+    if x.dtype.kind not in 'fiu':
+        raise ValueError(f"{fn}: x must hold real numbers, got dtype {x.dtype}")
+    if not isinstance(pool_param, dict):
+        raise ValueError(f"{fn}: pool_param must be a dict, got {type(pool_param).__name__}")
+    ph, pw, s = (_check_number(pool_param.get(k, 2), f"pool_param[{k!r}]", fn, lo=1, integer=True)
+                 for k in ('pool_height', 'pool_width', 'stride'))
     H, W = x.shape[2:]
     for size, k, name, kname in ((H, ph, 'H', 'pool_height'), (W, pw, 'W', 'pool_width')):
         if size < k or (size - k) % s:
@@ -184,7 +190,7 @@ def conv_forward_fast(
     b: np.ndarray,     # biases, shape (F,)
     conv_param: dict,  # 'stride' (default 1), 'pad' (default 0); optional 'algorithm': 'auto', 'im2col', 'winograd' or 'direct'
 ) -> tuple: # out of shape (N, F, Ho, Wo) in the dtype of x, and the cache (x, w, b, conv_param)
-    "Convolution layer (compiled): Winograd, the direct AVX-512 kernel or im2col and a BLAS product, by the measured rule."
+    "Convolution layer (compiled): Winograd, the direct AVX-512 kernel or im2col and a BLAS product, by the measured rule; refuses a padded input or output of over LAYER_ELEMENT_LIMIT elements, and with Winograd a NaN or inf spoils its whole 4x4 output tiles (see the hostile-values appendix)."
     x, w, b, s, p, Ho, Wo = _conv_geometry(x, w, b, conv_param, 'conv_forward_fast')
     x, w = _fast_operands(x, w, 'conv_forward_fast')
     b_ = np.ascontiguousarray(b, dtype=x.dtype)

@@ -8,6 +8,7 @@ __all__ = ['FullyConnectedNet', 'sgd', 'sgd_momentum', 'rmsprop', 'adam']
 # %% ../nbs/03_fc_nets.ipynb #69e4fbbd
 import numpy as np
 from .layers import affine_forward, affine_backward, affine_relu_forward, affine_relu_backward, softmax_loss
+from .layers import _check_number
 from .norm import dropout_forward, dropout_backward, affine_norm_relu_forward, affine_norm_relu_backward
 
 # %% ../nbs/03_fc_nets.ipynb #a6095676
@@ -102,14 +103,28 @@ class FullyConnectedNet:
         return float(loss), grads
 
 # %% ../nbs/03_fc_nets.ipynb #593b356c
+_UPDATE_RANGES = {  # hyper-parameter: (lowest, highest, lowest excluded, highest excluded, integer)
+    'learning_rate': (0, None, False, False, False), 'momentum': (0, 1, False, True, False),
+    'decay_rate': (0, 1, False, True, False), 'beta1': (0, 1, False, True, False), 'beta2': (0, 1, False, True, False),
+    'epsilon': (0, None, True, False, False), 't': (0, None, False, False, True)}
+
 def _check_update_args(w, dw, config, fn):
-    "Common validation of update-rule arguments; returns the config dict to update."
+    "Common validation of update-rule arguments (shapes, a float w, the hyper-parameters in config); returns the config dict to update."
+    if not (isinstance(w, np.ndarray) and np.issubdtype(w.dtype, np.floating)):
+        raise ValueError(f"{fn}: w must be a float ndarray (an update of integer weights would be rounded away), got "
+                         f"{type(w).__name__}{' of dtype ' + str(w.dtype) if isinstance(w, np.ndarray) else ''}")
     if np.shape(dw) != np.shape(w):
         raise ValueError(f"{fn}: dw has shape {np.shape(dw)} but w has shape {np.shape(w)}")
     if config is None:
         config = {}
     elif not isinstance(config, dict):
         raise ValueError(f"{fn}: config must be a dict or None, got {type(config).__name__}")
+    for k, (lo, hi, lo_open, hi_open, integer) in _UPDATE_RANGES.items():
+        if k in config:
+            _check_number(config[k], f"config[{k!r}]", fn, lo, hi, lo_open, hi_open, integer)
+    for k in ('velocity', 'cache', 'm', 'v'):
+        if config.get(k) is not None and np.shape(config[k]) != w.shape:
+            raise ValueError(f"{fn}: config[{k!r}] has shape {np.shape(config[k])} but w has shape {w.shape}")
     return config
 
 def sgd(

@@ -14,7 +14,8 @@ import numpy as np
 from collections.abc import MutableMapping
 from .layers import affine_forward, affine_backward, relu_forward, relu_backward, softmax_loss
 from .conv import conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast
-from .fc_net import sgd, sgd_momentum, rmsprop, adam
+from .fc_net import sgd, sgd_momentum, rmsprop, adam, _UPDATE_RANGES
+from .layers import _check_number, _check_size, _check_real
 from .norm import dropout_forward, dropout_backward, batchnorm_forward, batchnorm_backward_alt
 from .spatial_norm import spatial_batchnorm_forward, spatial_batchnorm_backward
 
@@ -112,8 +113,8 @@ class Linear(Module):
                 ):
         super().__init__(name)
         D, M = _check_dim(in_dim, 'in_dim', 'Linear'), _check_dim(out_dim, 'out_dim', 'Linear')
-        if not init_scale >= 0:
-            raise ValueError(f"Linear: init_scale must be >= 0, got {init_scale}")
+        _check_number(init_scale, 'init_scale', 'Linear', lo=0)
+        _check_size((D, M), 'the weights', 'Linear')
         self.params[self.w_name] = (init_scale * np.random.randn(D, M)).astype(dtype)
         self.params[self.b_name] = np.zeros(M, dtype=dtype)
 
@@ -207,7 +208,9 @@ class BatchNorm(Module):
                  dtype=np.float64,     # dtype of gamma and beta
                 ):
         super().__init__(name)
-        D = _check_dim(num_features, 'num_features', 'BatchNorm')
+        D = _check_dim(num_features, 'num_features', type(self).__name__)
+        eps = _check_number(eps, 'eps', type(self).__name__, lo=0, lo_open=True)
+        momentum = _check_number(momentum, 'momentum', type(self).__name__, lo=0, hi=1)
         self.params[self._key('gamma')] = np.ones(D, dtype=dtype)
         self.params[self._key('beta')] = np.zeros(D, dtype=dtype)
         self.bn_param = {'mode': 'train', 'eps': eps, 'momentum': momentum,
@@ -247,8 +250,10 @@ class Conv2d(Module):
         super().__init__(name)
         C, F = _check_dim(in_channels, 'in_channels', 'Conv2d'), _check_dim(out_channels, 'out_channels', 'Conv2d')
         k = _check_dim(kernel_size, 'kernel_size', 'Conv2d')
-        if not init_scale >= 0:
-            raise ValueError(f"Conv2d: init_scale must be >= 0, got {init_scale}")
+        _check_number(init_scale, 'init_scale', 'Conv2d', lo=0)
+        stride = _check_number(stride, 'stride', 'Conv2d', lo=1, integer=True)
+        pad = _check_number(pad, 'pad', 'Conv2d', lo=0, integer=True)
+        _check_size((F, C, k, k), 'the filters', 'Conv2d')
         self.conv_param = {'stride': stride, 'pad': pad}
         self.params[self.w_name] = (init_scale * np.random.randn(F, C, k, k)).astype(dtype)
         self.params[self.b_name] = np.zeros(F, dtype=dtype)
@@ -481,9 +486,14 @@ class Optimizer:
                 ):
         if not isinstance(net, Sequential):
             raise ValueError(f"{type(self).__name__}: net must be a Sequential, got {type(net).__name__}")
-        if not lr > 0: raise ValueError(f"{type(self).__name__}: lr must be > 0, got {lr}")
-        if not weight_decay >= 0:
-            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got {weight_decay}")
+        name = type(self).__name__
+        if isinstance(lr, (bool, np.bool_)) or not (isinstance(lr, (int, float, np.number)) and 0 < lr < np.inf):
+            raise ValueError(f"{name}: lr must be > 0 and finite, got {lr!r}")
+        _check_number(weight_decay, 'weight_decay', name, lo=0)
+        for k, v in hyper.items():
+            if k in _UPDATE_RANGES:
+                lo, hi, lo_open, hi_open, integer = _UPDATE_RANGES[k]
+                _check_number(v, k, name, lo, hi, lo_open, hi_open, integer)
         self.net, self.lr, self.weight_decay, self.hyper = net, lr, weight_decay, hyper
         self.configs = {k: dict(hyper) for k in net.params}
 
@@ -610,7 +620,7 @@ def sigmoid_forward(
     x: np.ndarray, # input, any shape
 ) -> tuple: # out = 1 / (1 + exp(-x)) (shape and float dtype of x) and the cache out
     "Logistic sigmoid, elementwise, without overflow for any input."
-    x = np.asarray(x)
+    x = _check_real(x, 'x', 'sigmoid_forward')
     with np.errstate(under='ignore'):  # exp(-|x|) may round to 0: then out is exactly 0 or 1, as it should be
         z = np.exp(-np.abs(x))
     out = np.where(x >= 0, 1 / (1 + z), z / (1 + z))
@@ -618,7 +628,8 @@ def sigmoid_forward(
 
 # %% ../nbs/07_modules.ipynb #5b0e047a
 def _check_upstream(dout, shape, fn):
-    "The upstream gradient must have the shape of the forward input."
+    "The upstream gradient must be real numbers of the shape of the forward input."
+    _check_real(dout, 'dout', fn)
     if np.shape(dout) != shape:
         raise ValueError(f"{fn}: dout has shape {np.shape(dout)}, expected the input's shape {shape}")
 
@@ -635,7 +646,7 @@ def tanh_forward(
     x: np.ndarray, # input, any shape
 ) -> tuple: # out = tanh(x) (shape and float dtype of x) and the cache out
     "Hyperbolic tangent, elementwise."
-    out = np.tanh(np.asarray(x))
+    out = np.tanh(_check_real(x, 'x', 'tanh_forward'))
     return out, out
 
 # %% ../nbs/07_modules.ipynb #b5d3bdd8
@@ -661,7 +672,7 @@ def leaky_relu_forward(
 ) -> tuple: # out = x if x > 0 else alpha * x (shape and dtype of x) and the cache (x, alpha)
     "Leaky rectified linear unit, elementwise."
     alpha = _check_constant(alpha, 'alpha', 'leaky_relu_forward')
-    x = np.asarray(x)
+    x = _check_real(x, 'x', 'leaky_relu_forward')
     return np.where(x > 0, x, alpha * x), (x, alpha)
 
 # %% ../nbs/07_modules.ipynb #79e6365e
@@ -681,7 +692,7 @@ def elu_forward(
 ) -> tuple: # out = x if x > 0 else alpha * (exp(x) - 1) (shape and float dtype of x) and the cache (x, alpha)
     "Exponential linear unit, elementwise."
     alpha = _check_constant(alpha, 'alpha', 'elu_forward')
-    x = np.asarray(x)
+    x = _check_real(x, 'x', 'elu_forward')
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))), (x, alpha)
 
 # %% ../nbs/07_modules.ipynb #3e367007
@@ -713,7 +724,7 @@ def selu_backward(
 ) -> np.ndarray: # dx = scale * elu_backward(dout)
     "Backward pass of `selu_forward`."
     elu_cache, scale = cache
-    return elu_backward(scale * np.asarray(dout), elu_cache)
+    return elu_backward(scale * _check_real(dout, 'dout', 'selu_backward'), elu_cache)
 
 # %% ../nbs/07_modules.ipynb #58a271d6
 class Sigmoid(_Elementwise):

@@ -8,7 +8,7 @@ __all__ = ['dropout_forward', 'dropout_backward', 'batchnorm_forward', 'batchnor
 
 # %% ../nbs/04_dropout_norm.ipynb #9ae2a8c5
 import numpy as np
-from .layers import affine_forward, affine_backward, relu_forward, relu_backward
+from .layers import affine_forward, affine_backward, relu_forward, relu_backward, _check_number, _check_real
 
 # %% ../nbs/04_dropout_norm.ipynb #af03c55e
 def _check_mode(param, fn, name):
@@ -20,6 +20,18 @@ def _check_mode(param, fn, name):
         raise ValueError(f"{fn}: {name}['mode'] must be 'train' or 'test', got {mode!r}")
     return mode
 
+def _check_eps(param, fn, name):
+    "The 'eps' entry of a normalisation layer's parameter dict (default 1e-5): a finite number > 0."
+    if not isinstance(param, dict):
+        raise ValueError(f"{fn}: {name} must be a dict, got {type(param).__name__}")
+    return _check_number(param.get('eps', 1e-5), f"{name}['eps']", fn, lo=0, lo_open=True)
+
+def _check_bn_param(bn_param, fn, name='bn_param'):
+    "mode, eps (> 0) and momentum (in [0, 1]) of a batch-norm parameter dict, validated."
+    mode = _check_mode(bn_param, fn, name)
+    momentum = _check_number(bn_param.get('momentum', 0.9), f"{name}['momentum']", fn, lo=0, hi=1)
+    return mode, _check_eps(bn_param, fn, name), momentum
+
 def dropout_forward(
     x: np.ndarray,        # input, any shape
     dropout_param: dict,  # mode ('train' or 'test'), p (probability of KEEPING a unit, in (0, 1]), optional seed
@@ -28,12 +40,16 @@ def dropout_forward(
     x = np.asarray(x)
     mode = _check_mode(dropout_param, 'dropout_forward', 'dropout_param')
     p = dropout_param.get('p')
-    if not (isinstance(p, (int, float, np.number)) and 0 < p <= 1):
+    if isinstance(p, (bool, np.bool_)) or not (isinstance(p, (int, float, np.number)) and 0 < p <= 1):
         raise ValueError(f"dropout_forward: dropout_param['p'] is the probability of KEEPING a unit and must lie in "
                          f"(0, 1], got {p!r}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"dropout_forward: x must be a float array (the kept units are scaled by 1/p), got dtype {x.dtype}")
+    seed = dropout_param.get('seed')
+    if seed is not None:
+        _check_number(seed, "dropout_param['seed']", 'dropout_forward', lo=0, hi=2**32 - 1, integer=True)
     if mode == 'test':
         return x, (dropout_param, None)
-    seed = dropout_param.get('seed')
     rng = np.random if seed is None else np.random.RandomState(seed)
     mask = ((rng.rand(*x.shape) < p) / p).astype(x.dtype, copy=False)
     return x * mask, (dropout_param, mask)
@@ -44,6 +60,7 @@ def dropout_backward(
     cache: tuple,     # (dropout_param, mask) from dropout_forward
 ) -> np.ndarray: # dx, shape of x
     "Backward pass of inverted dropout: apply the forward pass's mask (identity in test mode)."
+    dout = _check_real(dout, 'dout', 'dropout_backward')
     _, mask = cache
     if mask is None:
         return dout
@@ -70,8 +87,7 @@ def batchnorm_forward(
 ) -> tuple: # out of shape (N, D) and the cache for batchnorm_backward
     "Batch normalisation: normalise each feature with batch statistics (training) or running averages (test)."
     x, gamma, beta = _check_norm_args(x, gamma, beta, 'batchnorm_forward')
-    mode = _check_mode(bn_param, 'batchnorm_forward', 'bn_param')
-    eps, momentum = bn_param.get('eps', 1e-5), bn_param.get('momentum', 0.9)
+    mode, eps, momentum = _check_bn_param(bn_param, 'batchnorm_forward')
     D = x.shape[1]
     if mode == 'test' and ('running_mean' not in bn_param or 'running_var' not in bn_param):
         raise ValueError("batchnorm_forward: test mode needs the running averages that training-mode passes "
@@ -98,6 +114,7 @@ def _bn_cache(dout, cache, fn):
     "The training-mode cache of batchnorm_forward, checked against the upstream gradient."
     if cache is None:
         raise ValueError(f"{fn} needs the cache of a training-mode forward pass; the test-mode pass keeps none")
+    dout = _check_real(dout, 'dout', fn)
     if dout.shape != cache[0].shape:
         raise ValueError(f"{fn}: dout has shape {dout.shape}, expected {cache[0].shape}")
     return cache
@@ -141,9 +158,7 @@ def layernorm_forward(
 ) -> tuple: # out of shape (N, D) and the cache for layernorm_backward
     "Layer normalisation: normalise each example over its features, then scale and shift per feature."
     x, gamma, beta = _check_norm_args(x, gamma, beta, 'layernorm_forward')
-    if not isinstance(ln_param, dict):
-        raise ValueError(f"layernorm_forward: ln_param must be a dict, got {type(ln_param).__name__}")
-    eps = ln_param.get('eps', 1e-5)
+    eps = _check_eps(ln_param, 'layernorm_forward', 'ln_param')
     xc = x - x.mean(axis=1, keepdims=True)
     std = np.sqrt((xc ** 2).mean(axis=1, keepdims=True) + eps)
     xhat = xc / std
@@ -155,6 +170,7 @@ def layernorm_backward(
     cache: tuple,     # from layernorm_forward
 ) -> tuple: # dx (N, D), dgamma (D,), dbeta (D,)
     "Backward pass of layer normalisation (closed form)."
+    dout = _check_real(dout, 'dout', 'layernorm_backward')
     xhat, std, gamma = cache
     if dout.shape != xhat.shape:
         raise ValueError(f"layernorm_backward: dout has shape {dout.shape}, expected {xhat.shape}")

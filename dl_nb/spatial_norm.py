@@ -12,7 +12,7 @@ __all__ = ['spatial_batchnorm_forward', 'spatial_batchnorm_backward', 'spatial_g
 import numpy as np
 from .layers import affine_forward, affine_backward, affine_relu_forward, affine_relu_backward
 from .layers import relu_forward, relu_backward, softmax_loss
-from .norm import affine_norm_relu_forward, affine_norm_relu_backward
+from .norm import affine_norm_relu_forward, affine_norm_relu_backward, _check_bn_param, _check_eps
 from .conv import conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast
 from .conv import conv_relu_pool_forward, conv_relu_pool_backward
 
@@ -20,6 +20,8 @@ from .conv import conv_relu_pool_forward, conv_relu_pool_backward
 def _as_float(x, fn):
     "x as a float ndarray (integers become float64); float32 stays float32."
     x = np.asarray(x)
+    if x.dtype.kind not in 'fiu':
+        raise ValueError(f"{fn}: x must hold real numbers, got dtype {x.dtype}")
     if not np.issubdtype(x.dtype, np.floating): x = x.astype(np.float64)
     if x.ndim != 4:
         raise ValueError(f"{fn}: x must have shape (N, C, H, W), got {x.shape}")
@@ -47,8 +49,7 @@ def spatial_batchnorm_forward(
     dt = x.dtype
     g = _channel_param(gamma, (C,), 'gamma', dt, fn)
     b = _channel_param(beta, (C,), 'beta', dt, fn)
-    mode = bn_param.get('mode')
-    eps, momentum = bn_param.get('eps', 1e-5), bn_param.get('momentum', 0.9)
+    mode, eps, momentum = _check_bn_param(bn_param, fn)
     x3 = x.reshape(N, C, H * W)                            # a view when x is contiguous
     if mode == 'train':
         M = N * H * W
@@ -129,7 +130,7 @@ def spatial_groupnorm_forward(
     dt = x.dtype
     g = _channel_param(gamma, (1, C, 1, 1), 'gamma', dt, fn).reshape(C, 1)
     b = _channel_param(beta, (1, C, 1, 1), 'beta', dt, fn).reshape(C, 1)
-    eps = gn_param.get('eps', 1e-5)
+    eps = _check_eps(gn_param, fn, 'gn_param')
     K = (C // G) * H * W
     xg = x.reshape(N, G, K)                                # one row per (image, group): the sets
     mean = np.einsum('ngk->ng', xg) / K

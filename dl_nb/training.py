@@ -38,6 +38,8 @@ def strong_net_flops(
     return flops
 
 # %% ../nbs/08_cifar10_cnn.ipynb #f42ab656
+from .norm import _check_bn_param
+
 def _bn_operands(x, gamma, beta, fn):
     "x as a C-contiguous float32/float64 (N, C, H, W) array, gamma and beta as (C,) arrays of its dtype."
     x = np.asarray(x)
@@ -64,7 +66,7 @@ def spatial_batchnorm_relu_forward(
     fn = 'spatial_batchnorm_relu_forward'
     x, gamma, beta = _bn_operands(x, gamma, beta, fn)
     C, dt = x.shape[1], x.dtype
-    mode, eps, momentum = bn_param.get('mode'), bn_param.get('eps', 1e-5), bn_param.get('momentum', 0.9)
+    mode, eps, momentum = _check_bn_param(bn_param, fn)
     if mode == 'train':
         out, mean, var, inv_std = _fk.bn_relu_forward_train(x, gamma, beta, float(eps))
         for key, stat in (('running_mean', mean), ('running_var', var)):

@@ -50,7 +50,7 @@ cdef extern from *:
         *s1 += A; *s2 += Q;                                                                            \
     }                                                                                                  \
     static DLNB_NOINLINE void dlnb_row_affine_relu_##SFX(const T *restrict p, T *restrict o, ptrdiff_t S, T m, T a, T b) { \
-        for (ptrdiff_t s = 0; s < S; s++) { T z = a * (p[s] - m) + b; o[s] = z > 0 ? z : (T)0; }       \
+        for (ptrdiff_t s = 0; s < S; s++) { T z = a * (p[s] - m) + b; o[s] = z <= 0 ? (T)0 : z; }      \
     }                                                                                                  \
     static DLNB_NOINLINE void dlnb_row_grad_sums_##SFX(const T *restrict d, const T *restrict x, const T *restrict y,  \
                                          ptrdiff_t S, T k, double *sg, double *sgx) {                  \
@@ -119,13 +119,16 @@ def bn_relu_forward_train(const floating[:, :, :, ::1] x, const floating[::1] ga
     """Batch statistics per channel, then out = max(0, gamma * (x - mean) / sqrt(var + eps) + beta).
 
     Returns out (N, C, H, W) in the dtype of x, and the per-channel batch mean and (biased) variance and
-    1 / sqrt(var + eps), as float64 arrays of shape (C,). The variance is computed from data shifted by one of
+    1 / sqrt(var + eps), as float64 arrays of shape (C,). A NaN stays NaN through the ReLU (as np.maximum keeps it),
+    so a channel holding a NaN or inf comes out NaN, as in the NumPy reference. The variance is computed from data shifted by one of
     the channel's own values, which avoids the cancellation of E[x^2] - E[x]^2 when the mean is large."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], S = x.shape[2] * x.shape[3], n, c
     if gamma.shape[0] != C or beta.shape[0] != C:
         raise ValueError(f"gamma and beta must have shape ({C},), got ({gamma.shape[0]},) and ({beta.shape[0]},)")
     if N * S == 0:
         raise ValueError("empty batch")
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps}")
     dtype = np.float32 if floating is float else np.float64
     out = np.empty((N, C, x.shape[2], x.shape[3]), dtype=dtype)
     mean_a, var_a, inv_a = np.empty(C), np.empty(C), np.empty(C)

@@ -188,6 +188,8 @@ cdef Py_ssize_t _band_bytes = 4 * 1024 * 1024
 def set_band_bytes(Py_ssize_t nbytes):
     """Tuning knob: the size of the per-thread column buffer (bytes) that the fused conv kernels aim for."""
     global _band_bytes
+    if nbytes < 1:
+        raise ValueError(f"the column buffer needs at least one byte, got nbytes={nbytes}")
     _band_bytes = nbytes
 
 
@@ -220,6 +222,9 @@ def conv_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
     cdef Py_ssize_t F = w.shape[0], KH = w.shape[2], KW = w.shape[3]
     cdef Py_ssize_t Ho = _out_size(H, KH, pad, stride, "kh")
     cdef Py_ssize_t Wo = _out_size(W, KW, pad, stride, "kw")
+    if w.shape[1] != C or b.shape[0] != F:
+        raise ValueError(f"x {tuple(x.shape)[:4]}, w {tuple(w.shape)[:4]} and b {tuple(b.shape)[:1]} do not fit together: "
+                         f"need w of shape (F, {C}, KH, KW) and b of shape ({F},)")
     cdef Py_ssize_t K = C * KH * KW, P = Ho * Wo, n, f, p, t, oh0, oh1
     cdef Py_ssize_t R = _band_rows(K, Wo, Ho, sizeof(floating))
     cdef int nt = openmp_threads() if N > 1 else 1
@@ -259,6 +264,8 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
     cdef Py_ssize_t F = w.shape[0], KH = w.shape[2], KW = w.shape[3]
     cdef Py_ssize_t Ho = _out_size(H, KH, pad, stride, "kh")
     cdef Py_ssize_t Wo = _out_size(W, KW, pad, stride, "kw")
+    if w.shape[1] != C:
+        raise ValueError(f"w has shape {tuple(w.shape)[:4]}, expected (F, {C}, KH, KW) for x {tuple(x.shape)[:4]}")
     cdef Py_ssize_t K = C * KH * KW, P = Ho * Wo, n, t, oh0, oh1, cnt
     cdef Py_ssize_t R = _band_rows(K, Wo, Ho, sizeof(floating))
     if dout.shape[0] != N or dout.shape[1] != F or dout.shape[2] != Ho or dout.shape[3] != Wo:
@@ -299,26 +306,67 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
     return (dx if need_dx else None), dw.reshape(F, C, KH, KW), np.asarray(dout).sum(axis=(0, 2, 3))
 
 
+cdef extern from *:
+    """
+    #include <stddef.h>
+    /* does p[0:n] hold a NaN? (branch-free, so that the compiler vectorises it) */
+    static int dlnb_has_nan_f(const float *p, ptrdiff_t n) { int f = 0; for (ptrdiff_t s = 0; s < n; s++) f |= p[s] != p[s]; return f; }
+    static int dlnb_has_nan_d(const double *p, ptrdiff_t n) { int f = 0; for (ptrdiff_t s = 0; s < n; s++) f |= p[s] != p[s]; return f; }
+    """
+    int dlnb_has_nan_f(const float *p, Py_ssize_t n) nogil
+    int dlnb_has_nan_d(const double *p, Py_ssize_t n) nogil
+
+
+cdef inline bint _has_nan(const floating *p, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return dlnb_has_nan_f(p, n) != 0
+    else:
+        return dlnb_has_nan_d(p, n) != 0
+
+
+cdef void _pool_plane_nan(const floating *x, floating *out, int *arg, Py_ssize_t W, Py_ssize_t Ho, Py_ssize_t Wo,
+                          Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t stride) noexcept nogil:
+    # max pooling of one plane in which a NaN beats every number and the first NaN of a window wins
+    cdef Py_ssize_t oh, ow, i, j, k, best_i
+    cdef floating best, v
+    for oh in range(Ho):
+        for ow in range(Wo):
+            best_i = oh * stride * W + ow * stride
+            best = x[best_i]
+            for i in range(ph):
+                for j in range(pw):
+                    k = (oh * stride + i) * W + ow * stride + j
+                    v = x[k]
+                    if best == best and not v <= best:      # v > best, or v is the window's first NaN
+                        best = v; best_i = k
+            out[oh * Wo + ow] = best
+            arg[oh * Wo + ow] = <int>best_i
+
 def max_pool_forward(const floating[:, :, :, ::1] x, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t stride):
     """Max pooling over (ph, pw) windows with the given stride (no padding), recording where each maximum was.
 
     Returns out (N, C, Ho, Wo) and argmax (N, C, Ho, Wo) int32: the flat index h*W + w, within its (H, W) plane,
     of the first maximal input of each window (row-major scan), which is where the backward pass sends the gradient.
+    A NaN counts as larger than any number (as in np.max and np.argmax): a window holding a NaN gives NaN, and its
+    argmax is the first NaN.
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Ho = _out_size(H, ph, 0, stride, "pool_height")
     cdef Py_ssize_t Wo = _out_size(W, pw, 0, stride, "pool_width")
     cdef Py_ssize_t NC = N * C, q, oh, ow, i, j, h0, w0, best_i
     cdef floating best, v
+    if H * W >= 2**31:
+        raise ValueError(f"max_pool_forward: an (H, W) plane of {H}x{W} does not fit the int32 argmax")
     dtype = np.float32 if floating is float else np.float64
     out = np.empty((N, C, Ho, Wo), dtype=dtype)
     arg = np.empty((N, C, Ho, Wo), dtype=np.int32)
     cdef const floating[:, :, ::1] xv = np.asarray(x).reshape(NC, H, W)
     cdef floating[:, :, ::1] ov = out.reshape(NC, Ho, Wo)
     cdef int[:, :, ::1] av = arg.reshape(NC, Ho, Wo)
-    cdef floating a, bb, c, d
-    cdef int ia
+    cdef floating a, bb, c, d, acc
+    cdef int ia, nan
     for q in prange(NC, nogil=True, schedule="static"):
+        nan = 0
         if ph == 2 and pw == 2 and stride == 2:
             for oh in range(Ho):
                 h0 = 2 * oh
@@ -335,6 +383,8 @@ def max_pool_forward(const floating[:, :, :, ::1] x, Py_ssize_t ph, Py_ssize_t p
                         best = d; ia = <int>((h0 + 1) * W + w0 + 1)
                     ov[q, oh, ow] = best
                     av[q, oh, ow] = ia
+                    acc = a + bb + c + d              # NaN if the window holds a NaN (or both infinities)
+                    nan = nan | (acc != acc)
         else:
             for oh in range(Ho):
                 h0 = oh * stride
@@ -348,15 +398,26 @@ def max_pool_forward(const floating[:, :, :, ::1] x, Py_ssize_t ph, Py_ssize_t p
                                 best = v; best_i = (h0 + i) * W + w0 + j
                     ov[q, oh, ow] = best
                     av[q, oh, ow] = <int>best_i
+            nan = _has_nan(&xv[q, 0, 0], H * W)
+        # `>` never picks a NaN: a plane holding one (rare; found by the sums of the 2x2 windows, or by a vectorised
+        # pass over the plane, which is in cache) is scanned again so that the first NaN of a window wins, as in
+        # np.max and np.argmax
+        if nan:
+            _pool_plane_nan(&xv[q, 0, 0], &ov[q, 0, 0], &av[q, 0, 0], W, Ho, Wo, ph, pw, stride)
     return out, arg
 
 
 def max_pool_backward(const floating[:, :, :, ::1] dout, const int[:, :, :, ::1] argmax, Py_ssize_t H, Py_ssize_t W):
-    """Send each upstream gradient to the input that won its window (adding up where windows overlap)."""
+    """Send each upstream gradient to the input that won its window (adding up where windows overlap).
+
+    argmax holds flat indices into (H, W) planes; an index outside [0, H*W) raises ValueError (nothing is written
+    out of bounds: each index is checked before its write)."""
     cdef Py_ssize_t N = dout.shape[0], C = dout.shape[1], Ho = dout.shape[2], Wo = dout.shape[3]
-    cdef Py_ssize_t NC = N * C, q, o, P = Ho * Wo
+    cdef Py_ssize_t NC = N * C, q, o, P = Ho * Wo, HW = H * W, bad = 0, i
     if argmax.shape[0] != N or argmax.shape[1] != C or argmax.shape[2] != Ho or argmax.shape[3] != Wo:
         raise ValueError(f"dout has shape {tuple(dout.shape)[:4]} but the cached argmax has shape {tuple(argmax.shape)[:4]}")
+    if H < 0 or W < 0:
+        raise ValueError(f"need H >= 0 and W >= 0, got H={H}, W={W}")
     dtype = np.float32 if floating is float else np.float64
     dx = np.zeros((N, C, H, W), dtype=dtype)
     cdef floating[:, ::1] dxv = dx.reshape(NC, H * W)
@@ -364,5 +425,13 @@ def max_pool_backward(const floating[:, :, :, ::1] dout, const int[:, :, :, ::1]
     cdef const int[:, ::1] av = np.asarray(argmax).reshape(NC, P)
     for q in prange(NC, nogil=True, schedule="static"):
         for o in range(P):
-            dxv[q, av[q, o]] += dv[q, o]
+            i = av[q, o]
+            if i < 0 or i >= HW:
+                bad += 1
+            else:
+                dxv[q, i] += dv[q, o]
+    if bad:
+        a = np.asarray(argmax)
+        raise ValueError(f"max_pool_backward: {bad} argmax indices lie outside [0, H*W) = [0, {HW}) "
+                         f"(from {a.min()} to {a.max()}): the cache was not made by max_pool_forward for this input")
     return dx
