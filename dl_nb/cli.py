@@ -406,6 +406,21 @@ def _ignore_signals():
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM): signal.signal(sig, signal.SIG_IGN)
 
+def _chained_interrupt(e: BaseException):
+    "The KeyboardInterrupt behind `e`, if any: Ctrl-C while a compiled module initialises surfaces as an ImportError it caused."
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt): return e
+        seen.add(id(e)); e = e.__cause__ or e.__context__
+    return None
+
+def _report_interrupt(a, e: KeyboardInterrupt) -> int:
+    "One line for Ctrl-C or SIGTERM outside the training loop, and the conventional exit status."
+    _ignore_signals()
+    terminated = isinstance(e, _Terminated)
+    print(f"dl_nb {a.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+    return 143 if terminated else 130
+
 def main(
     argv: list=None,  # the arguments after the program name (None: sys.argv[1:])
 ) -> int: # exit status: 0 success, 1 error, 2 usage error, 130 interrupted (Ctrl-C), 141 output closed, 143 terminated (SIGTERM)
@@ -425,10 +440,7 @@ def main(
     try:
         return _train(a) if a.command == 'train' else _evaluate(a)
     except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM outside the training loop (which handles its own)
-        _ignore_signals()
-        what = 'terminated' if isinstance(e, _Terminated) else 'interrupted'
-        print(f"dl_nb {a.command}: {what}", file=sys.stderr)
-        return 143 if isinstance(e, _Terminated) else 130
+        return _report_interrupt(a, e)
     except BrokenPipeError:          # dl_nb train | head: the reader has gone, leave quietly
         _quiet_stdout()
         return 141
@@ -441,6 +453,9 @@ def main(
                 and not a.download else '')
         print(f"dl_nb {a.command}: error: {msg[:2000]}{hint}", file=sys.stderr)
         return 1
+    except Exception as e:
+        if _chained_interrupt(e) is None: raise
+        return _report_interrupt(a, _chained_interrupt(e))
     finally:
         if _AS_PROGRAM:              # the process ends now: a late Ctrl-C must not kill it during Python's shutdown
             _ignore_signals()
