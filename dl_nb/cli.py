@@ -79,7 +79,7 @@ def make_parser() -> argparse.ArgumentParser: # the parser of the dl_nb command,
     data_help = ("'digits' (bundled, no download), 'cifar10' (the official python version, see --root and --download) "
                  "or a folder with train/<class>/ and test/<class>/ images")
     t.add_argument('--data', default=None, help=f"dataset: {data_help}; default digits (or the checkpoint's, with --resume)")
-    t.add_argument('--root', default=None, help='cifar10: folder holding cifar-10-batches-py (default: the dl_nb data folder)')
+    t.add_argument('--root', default=None, help='cifar10: folder holding cifar-10-batches-py or train/ and test/ images (default: $DL_NB_CIFAR10, else the dl_nb data folder)')
     t.add_argument('--download', action='store_true', help='cifar10: download the official archive (163 MiB) if missing')
     t.add_argument('--model', choices=MODEL_NAMES, default=None, help='the network (default strong)')
     t.add_argument('--epochs', type=_pos_int, help='epochs (default: per model and data)')

@@ -298,10 +298,15 @@ def _read_split(data, split, root, download):
         y = np.concatenate([d['y_train'], d['y_val']]) if split == 'train' else d['y_test']
         return X.transpose(0, 2, 3, 1), y, [str(c) for c in d['class_names']]
     if data == 'cifar10':
-        folder = dd.data_dir() if root is None else Path(root).expanduser()
-        if (folder / 'cifar-10-batches-py').is_dir(): folder = folder / 'cifar-10-batches-py'
-        if download and not (folder / 'test_batch').is_file():
-            folder = dd.download_CIFAR10(folder.parent if folder.name == 'cifar-10-batches-py' else folder)
+        try: source = dd.find_CIFAR10(root)   # root, else $DL_NB_CIFAR10, else the official files in the data folder
+        except FileNotFoundError:
+            if not download: raise
+            source = None
+        if download and (source is None or (source.kind == 'official batches' and not (source.path / 'test_batch').is_file())):
+            folder = dd.data_dir() if root is None else Path(root).expanduser()
+            source = dd.find_CIFAR10(dd.download_CIFAR10(folder.parent if folder.name == 'cifar-10-batches-py' else folder))
+        if source.kind == 'image folder': return dd.load_image_folder(source.path / split)
+        folder = source.path
         names = dd.load_CIFAR10_class_names(folder) if (folder / 'batches.meta').is_file() else list(dd.CIFAR10_CLASSES)
         if split == 'test':
             if not (folder / 'test_batch').is_file():
@@ -339,7 +344,7 @@ def _check_classes(names, y, data, split):
 
 def load_dataset(
     data='digits',             # 'digits', 'cifar10', or a folder with train/<class>/ and test/<class>/ images
-    root=None,                 # cifar10: the folder holding cifar-10-batches-py (None: dl_nb.data.data_dir())
+    root=None,                 # cifar10: cifar-10-batches-py, a folder holding it, or train/+test/ images (None: find_CIFAR10())
     download: bool=False,      # cifar10: download the official archive if it is missing
     num_validation: int=None,  # training images held out for validation (None: 300 for digits, else 1000)
     seed: int=0,               # seed of the validation split
