@@ -437,6 +437,7 @@ def build_model(
     return model
 
 # %% ../nbs/08_cifar10_cnn.ipynb #788c7ef5
+# The checkpoint format of chapter 02's Solver: the model's arrays, one atomic writer and one validating reader
 from .two_layer_net import model_arrays, _set_model_arrays, _write_checkpoint, _read_checkpoint
 
 # %% ../nbs/08_cifar10_cnn.ipynb #3505b71c
