@@ -309,6 +309,7 @@ def _prepare_run(a, wall0) -> tuple: # (settings, data, model, report, output fo
               'time_budget_minutes': a.time_budget}
     return s, data, model, report, _claim_out(out, a, report, name, s['model']), {'data': data_arg, 'settings': s}
 
+# %% ../nbs/92_cli.ipynb #c28bf2b6
 def _fit_and_evaluate(a, s, data, model, report, out, run, live, t_start, wall0) -> tuple: # (trainer, test results)
     "Train (resuming if asked), evaluate the best model on the test images, write run.json and the figures."
     from dl_nb import training as tr
