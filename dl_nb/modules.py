@@ -468,9 +468,8 @@ class Sequential:
                  batch_size: int=500, # examples per test-mode forward pass
                 ) -> float: # fraction classified correctly
         "Test-mode accuracy on X, y."
-        pred = [np.argmax(self.forward(X[i:i + batch_size], train=False), axis=1)
-                for i in range(0, len(X), batch_size)]
-        return float(np.mean(np.concatenate(pred) == y))
+        from dl_nb.two_layer_net import accuracy   # the book's one accuracy helper (chapter 02)
+        return accuracy(self, X, y, batch_size)
 
     def __repr__(self): return 'Sequential(\n' + ''.join(f'  {l!r},\n' for l in self.layers) + ')'
 
@@ -497,13 +496,15 @@ class Optimizer:
         self.net, self.lr, self.weight_decay, self.hyper = net, lr, weight_decay, hyper
         self.configs = {k: dict(hyper) for k in net.params}
 
-    def step(self):
-        "Update every parameter once, from the gradients of the last backward pass."
+    def step(self,
+             grads: dict=None, # gradients by parameter name (None: the layers' gradients from the last backward pass)
+            ):
+        "Update every parameter once, from the given gradients or from those of the last backward pass."
         for layer in self.net.layers:
             for k, w in layer.params.items():
-                if k not in layer.grads:
-                    raise ValueError(f"{type(self).__name__}.step: {k!r} has no gradient; run a backward pass first")
-                dw = layer.grads[k]
+                if grads is not None and k in grads: dw = grads[k]
+                elif k in layer.grads: dw = layer.grads[k]
+                else: raise ValueError(f"{type(self).__name__}.step: {k!r} has no gradient; run a backward pass first")
                 if self.weight_decay and k.endswith('_w'): dw = dw + self.weight_decay * w
                 config = self.configs.setdefault(k, dict(self.hyper))
                 config['learning_rate'] = self.lr
@@ -561,6 +562,42 @@ class Adam(Optimizer):
         super().__init__(net, lr, weight_decay, beta1=beta1, beta2=beta2, epsilon=eps, t=t)
 
 # %% ../nbs/07_modules.ipynb #15b6cc3d
+from .two_layer_net import Solver, accuracy
+
+class _NetLoop(Solver):
+    "train_net's loop: the Solver with shuffled epochs, an optimiser object, a decay every few epochs, its own log lines."
+    restore_best = False
+    def __init__(self, net, data, optimizer, batch_size, epochs, lr_decay, lr_decay_every, num_train_samples,
+                 show_every, verbose, restore_best):
+        super().__init__(net, data, update_rule=optimizer.step, lr_decay=lr_decay, batch_size=batch_size,
+                         num_epochs=epochs, num_train_samples=num_train_samples, print_every=show_every,
+                         verbose=verbose, progress=False)
+        self.optimizer, self.lr_decay_every, self.restore_best, self._order = optimizer, lr_decay_every, restore_best, None
+
+    def _draw_batch(self):
+        "A fresh permutation of the training set every epoch (global generator), walked in batches."
+        i = self.iteration % self.iters_per_epoch
+        if i == 0 or self._order is None: self._order = np.random.permutation(len(self.X_train))
+        return self._order[i * self.batch_size:(i + 1) * self.batch_size]
+
+    def _update(self, grads): self.optimizer.step()   # the gradients are in the layers
+
+    def _divergence_message(self, loss):
+        return (f"train_net: the loss became {loss} at epoch {self.epoch + 1}, iteration "
+                f"{self.iteration % self.iters_per_epoch + 1}, with learning rate {self.optimizer.lr}; try a smaller one")
+
+    def _measure(self):
+        "Accuracy on num_train_samples training examples (drawn without replacement) and on all validation examples."
+        n, X, y = self.num_train_samples, self.X_train, self.y_train
+        sub = np.random.choice(len(X), n, replace=False) if n and n < len(X) else slice(None)
+        return accuracy(self.model, X[sub], y[sub]), accuracy(self.model, self.X_val, self.y_val)
+
+    def _decay_lr(self):
+        if self.epoch % self.lr_decay_every == 0: self.optimizer.lr *= self.lr_decay
+
+    def _log_accuracies(self, train_acc, val_acc):
+        self._log(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:.4f}; val acc: {val_acc:.4f}")
+
 def train_net(
     net: Sequential,             # the network; it is trained in place
     data: dict,                  # X_train, y_train, X_val, y_val
@@ -572,8 +609,9 @@ def train_net(
     num_train_samples: int=1000, # examples used to measure training accuracy (None: all)
     show_every: int=0,           # with verbose, print the loss every this many iterations (0: never)
     verbose: bool=True,          # print the accuracies after every epoch
+    restore_best: bool=False,    # end with the best epoch's parameters and batch-norm statistics (else the last epoch's)
 ) -> dict: # loss_history, train_acc_history, val_acc_history, best_val_acc, best_params
-    "Minibatch training of a Sequential with an optimiser object; returns the histories and the best parameters."
+    "Minibatch training of a Sequential with an optimiser object, on the Solver's loop; returns the histories and the best parameters."
     missing = [k for k in ('X_train', 'y_train', 'X_val', 'y_val') if k not in data]
     if missing: raise ValueError(f"train_net: data is missing {missing}")
     X, y, Xv, yv = data['X_train'], data['y_train'], data['X_val'], data['y_val']
@@ -583,37 +621,11 @@ def train_net(
     if getattr(optimizer, 'net', None) is not net: raise ValueError("train_net: the optimizer must be built over net")
     for v, what in ((batch_size, 'batch_size'), (lr_decay_every, 'lr_decay_every')): _check_dim(v, what, 'train_net')
     if not lr_decay > 0: raise ValueError(f"train_net: lr_decay must be > 0, got {lr_decay}")
-    per_epoch = max(len(X) // batch_size, 1)
-    h = {'loss_history': [], 'train_acc_history': [], 'val_acc_history': [], 'best_val_acc': -1.0, 'best_params': {}}
-
-    def record(epoch):
-        "Accuracies after `epoch` epochs; keep a copy of the best parameters."
-        sub = (np.random.choice(len(X), num_train_samples, replace=False)
-               if num_train_samples and num_train_samples < len(X) else slice(None))
-        train_acc, val_acc = net.accuracy(X[sub], y[sub]), net.accuracy(Xv, yv)
-        h['train_acc_history'].append(train_acc)
-        h['val_acc_history'].append(val_acc)
-        if val_acc > h['best_val_acc']:
-            h['best_val_acc'], h['best_params'] = val_acc, {k: v.copy() for k, v in net.params.items()}
-        if verbose: print(f"(Epoch {epoch} / {epochs}) train acc: {train_acc:.4f}; val acc: {val_acc:.4f}")
-
-    record(0)
-    for epoch in range(1, epochs + 1):
-        order = np.random.permutation(len(X))
-        for i in range(per_epoch):
-            idx = order[i * batch_size:(i + 1) * batch_size]
-            loss, _ = net.loss(X[idx], y[idx])
-            if not np.isfinite(loss):
-                raise FloatingPointError(f"train_net: the loss became {loss} at epoch {epoch}, iteration {i + 1}, with "
-                                         f"learning rate {optimizer.lr}; try a smaller one")
-            optimizer.step()
-            h['loss_history'].append(loss)
-            it = len(h['loss_history'])
-            if verbose and show_every and (it - 1) % show_every == 0:
-                print(f"(Iteration {it} / {epochs * per_epoch}) loss: {loss:.6f}")
-        record(epoch)
-        if epoch % lr_decay_every == 0: optimizer.lr *= lr_decay
-    return h
+    loop = _NetLoop(net, data, optimizer, batch_size, epochs, lr_decay, lr_decay_every, num_train_samples,
+                    show_every, verbose, restore_best)
+    loop.train()
+    return {'loss_history': loop.loss_history, 'train_acc_history': loop.train_acc_history,
+            'val_acc_history': loop.val_acc_history, 'best_val_acc': loop.best_val_acc, 'best_params': loop.best_params}
 
 # %% ../nbs/07_modules.ipynb #78e14e57
 def sigmoid_forward(
