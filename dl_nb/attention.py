@@ -60,7 +60,7 @@ def softmax_backward(
     dout: np.ndarray,   # upstream gradient dL/dp, shape of p
     cache: np.ndarray,  # p from softmax_forward
 ) -> np.ndarray: # dx, shape of p (zero at masked entries)
-    "Vector-Jacobian product of the softmax: p * (dout - sum(dout * p)) over the last axis."
+    "Vector-Jacobian product of the softmax over the last axis: `p * (dout - sum(dout * p))`."
     dout = _check_real(dout, 'dout', 'softmax_backward')
     p = cache
     if dout.shape != p.shape:
@@ -84,7 +84,7 @@ def attention_forward(
     v: np.ndarray,          # values, shape (..., Tk, dv)
     mask: np.ndarray=None,  # boolean, broadcastable to (..., Tq, Tk); True = the query may attend to the key
 ) -> tuple: # out (..., Tq, dv) and the cache, a dict whose 'p' holds the attention weights (..., Tq, Tk)
-    "Scaled dot-product attention: softmax(q k^T / sqrt(d)) v, the softmax over the keys."
+    "Scaled dot-product attention, `softmax(q @ k.T / sqrt(d)) @ v`, the softmax over the keys."
     fn = 'attention_forward'
     q, k, v = _float_array(q, 'q', fn), _float_array(k, 'k', fn), _float_array(v, 'v', fn)
     if (q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim or q.shape[:-2] != k.shape[:-2]
@@ -134,6 +134,7 @@ def _check_sequence(x, fn):
         raise ValueError(f"{fn}: x must have shape (N, T, D) with no empty axis, got {x.shape}")
     return x
 
+# %% ../nbs/11_attention.ipynb #ec792c03
 def multihead_attention_params(
     D: int,            # model width
     std: float=0.02,   # standard deviation of the Gaussian weights (biases start at 0)
@@ -146,6 +147,7 @@ def multihead_attention_params(
     rng = np.random.default_rng(seed)
     return {n: (std * rng.standard_normal((D, D)) if n[0] == 'W' else np.zeros(D)).astype(dtype) for n in _MHA_KEYS}
 
+# %% ../nbs/11_attention.ipynb #955b0667
 def multihead_attention_forward(
     x: np.ndarray,          # input sequence, shape (N, T, D)
     params: dict,           # Wq, Wk, Wv, Wo (D, D) and bq, bk, bv, bo (D,); other keys are ignored
@@ -168,6 +170,7 @@ def multihead_attention_forward(
     out = y @ params['Wo'] + params['bo']
     return out.reshape(N, T, D), {'x': x2, 'y': y, 'attn': attn, 'params': params, 'shape': (N, T, D, H)}
 
+# %% ../nbs/11_attention.ipynb #e2693e39
 def multihead_attention_backward(
     dout: np.ndarray, # upstream gradient, shape (N, T, D)
     cache: dict,      # from multihead_attention_forward
@@ -192,7 +195,7 @@ def positional_embedding_forward(
     x: np.ndarray, # token embeddings, shape (N, T, D)
     P: np.ndarray, # learned position embeddings, shape (T_max, D), with T <= T_max
 ) -> tuple: # out = x + P[:T], shape (N, T, D), and the cache (the shape of P)
-    "Add the learned embedding of position t to the vector at position t, for t = 0..T-1."
+    "Add the learned embedding of position `t` to the vector at position `t`, for `t = 0..T-1`."
     fn = 'positional_embedding_forward'
     x, P = _check_sequence(x, fn), _float_array(P, 'P', fn)
     N, T, D = x.shape
@@ -202,11 +205,12 @@ def positional_embedding_forward(
         raise ValueError(f"{fn}: x has T={T} positions but P {P.shape} embeds only the first {P.shape[0]}")
     return x + P[:T], P.shape
 
+# %% ../nbs/11_attention.ipynb #066c04a0
 def positional_embedding_backward(
     dout: np.ndarray, # upstream gradient, shape (N, T, D)
     cache: tuple,     # the shape of P, from positional_embedding_forward
 ) -> tuple: # dx (N, T, D) and dP (T_max, D), zero beyond row T
-    "Backward pass of the positional embedding: dx = dout, dP[t] = the sum over the batch of dout[:, t]."
+    "Backward pass of the positional embedding: `dx = dout`, `dP[t] = dout[:, t].sum(0)` for `t < T`."
     dout = _check_real(dout, 'dout', 'positional_embedding_backward')
     T_max, D = cache
     if dout.ndim != 3 or dout.shape[2] != D or dout.shape[1] > T_max:
@@ -222,11 +226,12 @@ _GELU_C, _GELU_A = float(np.sqrt(2 / np.pi)), 0.044715   # Python floats: a floa
 def gelu_forward(
     x: np.ndarray, # input, any shape
 ) -> tuple: # out (shape and dtype of x) and the cache (x, t)
-    "GELU, tanh approximation (as GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."
+    "GELU, tanh approximation (as GPT-2): `0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3)))`."
     x = _float_array(x, 'x', 'gelu_forward')
     t = np.tanh(_GELU_C * (x + _GELU_A * x ** 3))
     return 0.5 * x * (1 + t), (x, t)
 
+# %% ../nbs/11_attention.ipynb #d2169db5
 def gelu_backward(
     dout: np.ndarray, # upstream gradient, shape of x
     cache: tuple,     # (x, t) from gelu_forward
@@ -246,6 +251,7 @@ def _block_shapes(D, F):
     shapes.update({'ln2_gamma': (D,), 'ln2_beta': (D,), 'W1': (D, F), 'b1': (F,), 'W2': (F, D), 'b2': (D,)})
     return shapes
 
+# %% ../nbs/11_attention.ipynb #675b7964
 def transformer_block_params(
     D: int,               # model width
     hidden_dim: int=None, # width F of the MLP's hidden layer (default 4 D)
@@ -263,17 +269,18 @@ def transformer_block_params(
     return {n: init(n, s).astype(dtype) for n, s in _block_shapes(D, F).items()}
 
 def _layernorm_rows(x, gamma, beta):
-    "layernorm_forward on the rows of x (..., D), through an (M, D) view."
+    "`layernorm_forward` on the rows of x (..., D), through an (M, D) view."
     out, cache = layernorm_forward(x.reshape(-1, x.shape[-1]), gamma, beta, {})
     return out, cache
 
+# %% ../nbs/11_attention.ipynb #e5b94a99
 def transformer_block_forward(
     x: np.ndarray,          # input (the residual stream), shape (N, T, D)
     params: dict,           # as made by transformer_block_params (the MLP width F is read from W1)
     num_heads: int,         # attention heads, dividing D
     mask: np.ndarray=None,  # boolean, broadcastable to (N, H, T, T), e.g. causal_mask(T); True = may attend
 ) -> tuple: # out (N, T, D) and the cache, a dict; cache['mha']['attn']['p'] holds the weights (N, H, T, T)
-    "Pre-norm Transformer block: h = x + MHA(LN1(x)), then out = h + W2 GELU(W1 LN2(h) + b1) + b2."
+    "Pre-norm Transformer block: `h = x + MHA(LN1(x))`, then `out = h + GELU(LN2(h) @ W1 + b1) @ W2 + b2`."
     fn = 'transformer_block_forward'
     x = _check_sequence(x, fn)
     N, T, D = x.shape
@@ -288,6 +295,7 @@ def transformer_block_forward(
     out = h + (g @ params['W2'] + params['b2']).reshape(N, T, D)
     return out, {'ln1': ln1, 'mha': mha, 'ln2': ln2, 'b': b, 'gelu': gelu, 'g': g, 'params': params}
 
+# %% ../nbs/11_attention.ipynb #76da5081
 def transformer_block_backward(
     dout: np.ndarray, # upstream gradient, shape (N, T, D)
     cache: dict,      # from transformer_block_forward
