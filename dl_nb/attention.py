@@ -42,18 +42,19 @@ def softmax_forward(
     x = _float_array(x, 'x', 'softmax_forward')
     if x.ndim < 1:
         raise ValueError(f"softmax_forward: x must have at least one axis, got shape {x.shape}")
-    if np.isnan(x).any() or np.isposinf(x).any():
-        raise ValueError("softmax_forward: x contains NaN or +inf; scores must be finite or -inf (masked)")
     mask = _check_mask(mask, x.shape, 'softmax_forward')
     if mask is not None:
         x = np.where(mask, x, -np.inf)
-    m = x.max(axis=-1, keepdims=True)
+    m = x.max(axis=-1, keepdims=True)     # NaN and +inf propagate into the maximum, so checking m is enough
+    if np.isnan(m).any() or np.isposinf(m).any():
+        raise ValueError("softmax_forward: x contains NaN or +inf among the kept scores; they must be finite or -inf")
     m[np.isneginf(m)] = 0                 # a row with nothing to attend to ...
-    e = np.exp(x - m)
+    e = x - m                             # a new array: the caller's x is not touched
+    np.exp(e, out=e)
     s = e.sum(axis=-1, keepdims=True)
     s[s == 0] = 1                         # ... gets zeros, not 0/0
-    p = e / s
-    return p, p
+    e /= s
+    return e, e
 
 # %% ../nbs/11_attention.ipynb #fbe8b3d7
 def softmax_backward(
@@ -228,8 +229,15 @@ def gelu_forward(
 ) -> tuple: # out (shape and dtype of x) and the cache (x, t)
     "GELU, tanh approximation (as GPT-2): `0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3)))`."
     x = _float_array(x, 'x', 'gelu_forward')
-    t = np.tanh(_GELU_C * (x + _GELU_A * x ** 3))
-    return 0.5 * x * (1 + t), (x, t)
+    t = x * x                             # in place from here on: each step reuses its buffer
+    t *= _GELU_C * _GELU_A
+    t += _GELU_C
+    t *= x                                # c (x + a x^3)
+    np.tanh(t, out=t)
+    out = t + 1
+    out *= x
+    out *= 0.5
+    return out, (x, t)
 
 # %% ../nbs/11_attention.ipynb #d2169db5
 def gelu_backward(
@@ -241,7 +249,16 @@ def gelu_backward(
     x, t = cache
     if dout.shape != x.shape:
         raise ValueError(f"gelu_backward: dout has shape {dout.shape}, expected the input's shape {x.shape}")
-    return dout * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_C * (1 + 3 * _GELU_A * x * x))
+    d = x * x
+    d *= 3 * _GELU_A * _GELU_C
+    d += _GELU_C                          # c (1 + 3 a x^2)
+    d *= x
+    d *= 1 - t * t                        # x (1 - t^2) c (1 + 3 a x^2)
+    d += t
+    d += 1
+    d *= 0.5                              # (1 + t) / 2 + x (1 - t^2) c (1 + 3 a x^2) / 2
+    d *= dout
+    return d
 
 # %% ../nbs/11_attention.ipynb #25a58032
 def _block_shapes(D, F):
