@@ -79,6 +79,7 @@ def rnn_forward(
     "A vanilla RNN over whole sequences: `rnn_step_forward` applied for t = 1..T."
     x, h0, Wx, Wh, b = _check_recurrent(x, h0, Wx, Wh, b, 'rnn_forward', h_name='h0', x_doc='(N, T, D)')
     N, T, _ = x.shape
+    if T == 0: raise ValueError(f"rnn_forward: x must hold at least one time step, got shape {x.shape}")
     _check_size((N, T, h0.shape[1]), 'h', 'rnn_forward')
     xWx = x.transpose(1, 0, 2) @ Wx + b              # the input terms of every step in one product, time-major (T, N, H)
     h = np.empty(xWx.shape, dtype=np.result_type(xWx, h0, Wh))
@@ -179,6 +180,7 @@ def temporal_softmax_loss(
     fn = 'temporal_softmax_loss'
     x = _as_float(x, 'x', fn, 3, '(N, T, V)')
     N, T, V = x.shape
+    if N == 0: raise ValueError(f"{fn}: the loss is averaged over N, so x must hold at least one sequence, got shape {x.shape}")
     y, mask = np.asarray(y), np.asarray(mask)
     if y.dtype.kind not in 'iu':
         raise ValueError(f"{fn}: y must hold integer token ids, got dtype {y.dtype}")
@@ -263,6 +265,7 @@ def lstm_forward(
     "An LSTM over whole sequences, starting from h0 and a zero cell state."
     x, h0, Wx, Wh, b = _check_recurrent(x, h0, Wx, Wh, b, 'lstm_forward', gates=4, h_name='h0', x_doc='(N, T, D)')
     N, T, _ = x.shape
+    if T == 0: raise ValueError(f"lstm_forward: x must hold at least one time step, got shape {x.shape}")
     H = h0.shape[1]
     _check_size((N, T, 4 * H), 'the gate activations', 'lstm_forward')
     xWx = x.transpose(1, 0, 2) @ Wx + b              # time-major, (T, N, 4H)
