@@ -1,7 +1,7 @@
 """Compiled (Cython) kernels for dl_nb. Hand-written: nbdev does not generate this package.
 
-The sources are the `.pyx` files beside this file; `setup.py` compiles them when the package is
-installed. Importing this package without the compiled extension raises an ImportError that says
+The sources are the `.pyx` files beside this file, with their C in the `.h` headers (each kernel written
+once, for float32 and float64 alike); `setup.py` compiles them when the package is installed. Importing this package without the compiled extension raises an ImportError that says
 how to build it -- dl_nb never falls back silently to slow code.
 
 The fused convolution kernels run the images of a batch on all OpenMP threads, and each thread calls
