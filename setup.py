@@ -150,7 +150,7 @@ def _cythonize(exts, omp, msvc):
         ext.extra_compile_args = (MSVC_FLAGS if msvc else UNIX_FLAGS) + ([omp] if omp else [])
         ext.extra_link_args = [omp] if omp and not msvc else []
     generated = cythonize(
-        [setuptools.Extension(e.name, list(e.sources)) for e in exts],
+        [setuptools.Extension(e.name, list(e.sources), depends=list(e.depends)) for e in exts],
         language_level=3,
         compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True,
                              "initializedcheck": False, "nonecheck": False},
@@ -161,12 +161,13 @@ def _cythonize(exts, omp, msvc):
 
 
 def _extensions():
-    """One extension per dl_nb/fast/*.pyx; Cython and NumPy are needed only when build_ext runs."""
+    """One extension per dl_nb/fast/*.pyx (their C in dl_nb/fast/*.h); Cython and NumPy are needed only when build_ext runs."""
     exts = []
     for pyx in sorted(glob(os.path.join("dl_nb", "fast", "*.pyx"))):
         name = os.path.splitext(pyx)[0].replace(os.sep, ".")
         exts.append(setuptools.Extension(
-            name, [pyx], define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]))
+            name, [pyx], define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            depends=sorted(glob(os.path.join("dl_nb", "fast", "*.h")))))
     return exts
 
 
@@ -187,7 +188,7 @@ setuptools.setup(
     + [f"Programming Language :: Python :: {v}" for v in py_versions[py_versions.index(min_python):]],
     url=cfg["git_url"],
     packages=setuptools.find_packages(include=["dl_nb", "dl_nb.*"]),
-    package_data={"dl_nb.fast": ["*.pyx", "*.pxd"]},
+    package_data={"dl_nb.fast": ["*.pyx", "*.pxd", "*.h"]},
     include_package_data=True,
     install_requires=_split("requirements"),
     extras_require=extras,

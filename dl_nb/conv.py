@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['conv_forward_naive', 'conv_backward_naive', 'max_pool_forward_naive', 'max_pool_backward_naive', 'conv_forward_fast',
-           'conv_backward_fast', 'max_pool_forward_fast', 'max_pool_backward_fast', 'conv_relu_forward',
+           'conv_backward_fast', 'max_pool_forward_fast', 'max_pool_backward_fast', 'conv_kernel', 'conv_relu_forward',
            'conv_relu_backward', 'conv_relu_pool_forward', 'conv_relu_pool_backward', 'ThreeLayerConvNet', 'ConvNet']
 
 # %% ../nbs/05_conv.ipynb #c0b0a8e6
@@ -244,6 +244,18 @@ def max_pool_backward_fast(
     if dout.shape != argmax.shape:
         raise ValueError(f"max_pool_backward_fast: dout has shape {dout.shape}, expected {argmax.shape}")
     return _k.max_pool_backward(np.ascontiguousarray(dout, dtype=x.dtype), argmax, x.shape[2], x.shape[3])
+
+# %% ../nbs/05_conv.ipynb #c0f1e2d3
+def conv_kernel(
+    x: np.ndarray,     # input, shape (N, C, H, W), float32 or float64
+    w: np.ndarray,     # filters, shape (F, C, HH, WW), same dtype as x
+    conv_param: dict,  # as for conv_forward_fast: 'stride', 'pad', optional 'algorithm'
+    backward: bool = False,  # the kernel of conv_backward_fast instead of conv_forward_fast
+) -> str: # 'im2col', 'winograd' or 'direct'
+    "Which compiled kernel conv_forward_fast (or conv_backward_fast) runs for this layer: the measured rule, or conv_param['algorithm']."
+    x, w, _, s, _, Ho, Wo = _conv_geometry(x, w, np.zeros(np.shape(w)[:1]), conv_param, 'conv_kernel')
+    x, w = _fast_operands(x, w, 'conv_kernel')
+    return _conv_algorithm(x, w, s, Ho, Wo, conv_param, 'conv_kernel', backward)
 
 # %% ../nbs/05_conv.ipynb #67cb1a64
 def conv_relu_forward(

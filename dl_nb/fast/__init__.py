@@ -1,7 +1,7 @@
 """Compiled (Cython) kernels for dl_nb. Hand-written: nbdev does not generate this package.
 
-The sources are the `.pyx` files beside this file; `setup.py` compiles them when the package is
-installed. Importing this package without the compiled extension raises an ImportError that says
+The sources are the `.pyx` files beside this file, with their C in the `.h` headers (each kernel written
+once, for float32 and float64 alike); `setup.py` compiles them when the package is installed. Importing this package without the compiled extension raises an ImportError that says
 how to build it -- dl_nb never falls back silently to slow code.
 
 The fused convolution kernels run the images of a batch on all OpenMP threads, and each thread calls
@@ -28,8 +28,12 @@ _winograd = _load("winograd")    # Winograd F(2x2)/F(4x4, 3x3) convolution (chap
 fused = _load("fused")           # fused batch norm + ReLU, crop-and-flip augmentation (chapter 08)
 _direct = _load("direct")        # direct convolution in AVX-512 registers, float32, stride 1 (chapter 05)
 has_avx512 = _direct.has_avx512()  # can this CPU run the direct kernel? (dl_nb.conv's rule asks; nothing falls back silently)
-im2col, col2im, openmp_threads = _kernels.im2col, _kernels.col2im, _kernels.openmp_threads
+_common = _load("_common")       # what the kernels share: BLAS products, transposes, the OpenMP team size
+im2col, col2im, openmp_threads = _kernels.im2col, _kernels.col2im, _common.openmp_threads
 max_pool_forward, max_pool_backward = _kernels.max_pool_forward, _kernels.max_pool_backward
+# tuning knobs, each a context manager that restores the previous value on exit: `with tile_target(64): ...`
+band_bytes, tile_target, scratch_limit = _kernels.band_bytes, _winograd.tile_target, _winograd.scratch_limit
+scratch_bytes = _winograd.scratch_bytes
 
 _blas = None
 
@@ -71,6 +75,12 @@ def winograd_backward(dout, x, w, pad, m=4, need_dx=True):
     return _run(_winograd.conv_backward, dout, x, w, pad, m, need_dx)
 
 
+def winograd_filter_transform(w, m=4):
+    """U = G w G^T of every 3x3 filter of w (F, C, 3, 3), as the (m+2)**2 matrices of Winograd's products (see
+    `winograd.pyx`): shape ((m+2)**2, C, F), in the dtype of w."""
+    return _winograd.filter_transform(w, m)
+
+
 def direct_forward(x, w, b, pad):
     """Direct convolution forward, float32, stride 1, on AVX-512 (see `direct.pyx`): out (N, F, Ho, Wo) float32.
     Raises RuntimeError on a CPU without AVX-512 (check `has_avx512` first)."""
@@ -84,4 +94,5 @@ def blas_info():
 
 
 __all__ = ["blas_info", "im2col", "col2im", "openmp_threads", "conv_forward", "conv_backward", "max_pool_forward",
-           "max_pool_backward", "winograd_forward", "winograd_backward", "direct_forward", "has_avx512"]
+           "max_pool_backward", "winograd_forward", "winograd_backward", "direct_forward", "has_avx512", "winograd_filter_transform", "band_bytes",
+           "tile_target", "scratch_limit", "scratch_bytes"]

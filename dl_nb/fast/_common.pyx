@@ -1,6 +1,6 @@
 # cython: language_level=3
-"""What the compiled kernels share (hand-written; nbdev does not touch this file): the BLAS matrix product, and
-the transposes of _common.pxd.
+"""What the compiled kernels share (hand-written; nbdev does not touch this file): the BLAS matrix product, the
+transposes of _common.pxd (C in _common.h), the OpenMP team size, and the output-size check of every window.
 
 The products go to the BLAS that SciPy ships, through the function pointers SciPy exports for Cython
 (scipy.linalg.cython_blas); we look them up when this module is imported, so SciPy is a run-time
@@ -43,3 +43,21 @@ cdef void dgemm_rm(bint ta, bint tb, int M, int N, int K, double alpha, const do
     cdef char ca = b'T' if ta else b'N'
     cdef char cb = b'T' if tb else b'N'
     _dgemm_f(&cb, &ca, &N, &M, &K, &alpha, <double *>B, &ldb, <double *>A, &lda, &beta, C, &ldc)
+
+
+def openmp_threads():
+    """Number of threads a `prange` loop in these kernels gets now (1 when built without OpenMP).
+
+    The OpenMP team size: OMP_NUM_THREADS when the process starts, then whatever omp_set_num_threads sets (for example
+    threadpoolctl's `threadpool_limits`). Asked of the OpenMP runtime on each call, which costs no parallel region.
+    """
+    return dlnb_max_threads()
+
+
+def _out_size(Py_ssize_t size, Py_ssize_t k, Py_ssize_t pad, Py_ssize_t stride, str what):
+    "Output length of a window of length k sliding with `stride` over `size` inputs padded by `pad` on both sides."
+    if k <= 0 or stride <= 0 or pad < 0:
+        raise ValueError(f"need kernel size > 0, stride > 0 and pad >= 0, got {what}={k}, stride={stride}, pad={pad}")
+    if size + 2 * pad < k:
+        raise ValueError(f"window of {what}={k} does not fit an input of size {size} with pad={pad}")
+    return (size + 2 * pad - k) // stride + 1

@@ -16,7 +16,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport sqrt
 import numpy as np
-from .im2col import openmp_threads
+from dl_nb.fast._common import openmp_threads
 
 cdef Py_ssize_t _PARALLEL_MIN = 1 << 16     # below this many elements one thread beats waking (and waiting for) a team
 
@@ -26,92 +26,33 @@ cdef int _threads(Py_ssize_t work):
     return 1 if work < _PARALLEL_MIN else openmp_threads()
 
 
-cdef extern from *:
-    """
-    /* Row kernels of the fused batch-norm + ReLU layer, in plain C so that the compiler vectorises them
-       (restrict pointers, branch-free selects, eight independent partial sums per reduction). One copy per
-       dtype: T is the element type, SFX the name suffix. */
-    #include <stddef.h>
-    #if defined(__GNUC__)
-    #define DLNB_NOINLINE __attribute__((noinline))   /* inlined into the OpenMP region, GCC stops vectorising */
-    #else
-    #define DLNB_NOINLINE
-    #endif
-    #if defined(_MSC_VER)
-    #define restrict __restrict
-    #endif
-    #define DLNB_ROW_KERNELS(T, SFX)                                                                       \
-    static DLNB_NOINLINE void dlnb_row_moments_##SFX(const T *restrict p, ptrdiff_t S, T k, double *s1, double *s2) {   \
-        T a[8] = {0}, q[8] = {0}; ptrdiff_t s = 0;                                                     \
-        for (; s + 8 <= S; s += 8)                                                                     \
-            for (int t = 0; t < 8; t++) { T v = p[s + t] - k; a[t] += v; q[t] += v * v; }              \
-        for (; s < S; s++) { T v = p[s] - k; a[0] += v; q[0] += v * v; }                               \
-        T A = 0, Q = 0; for (int t = 0; t < 8; t++) { A += a[t]; Q += q[t]; }                           \
-        *s1 += A; *s2 += Q;                                                                            \
-    }                                                                                                  \
-    static DLNB_NOINLINE void dlnb_row_affine_relu_##SFX(const T *restrict p, T *restrict o, ptrdiff_t S, T m, T a, T b) { \
-        for (ptrdiff_t s = 0; s < S; s++) { T z = a * (p[s] - m) + b; o[s] = z <= 0 ? (T)0 : z; }      \
-    }                                                                                                  \
-    static DLNB_NOINLINE void dlnb_row_grad_sums_##SFX(const T *restrict d, const T *restrict x, const T *restrict y,  \
-                                         ptrdiff_t S, T k, double *sg, double *sgx) {                  \
-        T a[8] = {0}, q[8] = {0}; ptrdiff_t s = 0;                                                     \
-        for (; s + 8 <= S; s += 8)                                                                     \
-            for (int t = 0; t < 8; t++) {                                                              \
-                T dd = d[s + t], g = y[s + t] > 0 ? dd : (T)0; a[t] += g; q[t] += g * (x[s + t] - k); }    \
-        for (; s < S; s++) { T dd = d[s], g = y[s] > 0 ? dd : (T)0; a[0] += g; q[0] += g * (x[s] - k); }  \
-        T A = 0, Q = 0; for (int t = 0; t < 8; t++) { A += a[t]; Q += q[t]; }                           \
-        *sg += A; *sgx += Q;                                                                           \
-    }                                                                                                  \
-    static DLNB_NOINLINE void dlnb_row_dx_##SFX(const T *restrict d, const T *restrict x, const T *restrict y,         \
-                                  T *restrict o, ptrdiff_t S, T m, T k, T k0, T k1) {                  \
-        for (ptrdiff_t s = 0; s < S; s++) { T dd = d[s], g = y[s] > 0 ? dd : (T)0; o[s] = k * g + k0 + k1 * (x[s] - m); } \
-    }
-    DLNB_ROW_KERNELS(float, f)
-    DLNB_ROW_KERNELS(double, d)
-    """
-    void dlnb_row_moments_f(const float *p, Py_ssize_t S, float k, double *s1, double *s2) noexcept nogil
-    void dlnb_row_moments_d(const double *p, Py_ssize_t S, double k, double *s1, double *s2) noexcept nogil
-    void dlnb_row_affine_relu_f(const float *p, float *o, Py_ssize_t S, float m, float a, float b) noexcept nogil
-    void dlnb_row_affine_relu_d(const double *p, double *o, Py_ssize_t S, double m, double a, double b) noexcept nogil
-    void dlnb_row_grad_sums_f(const float *d, const float *x, const float *y, Py_ssize_t S, float k,
-                              double *sg, double *sgx) noexcept nogil
-    void dlnb_row_grad_sums_d(const double *d, const double *x, const double *y, Py_ssize_t S, double k,
-                              double *sg, double *sgx) noexcept nogil
-    void dlnb_row_dx_f(const float *d, const float *x, const float *y, float *o, Py_ssize_t S,
-                       float m, float k, float k0, float k1) noexcept nogil
-    void dlnb_row_dx_d(const double *d, const double *x, const double *y, double *o, Py_ssize_t S,
-                       double m, double k, double k0, double k1) noexcept nogil
+cdef extern from "fused.h" nogil:
+    # the row kernels, for either dtype (C in _fused_rows.h); a floating scalar passed as a double is exact
+    void dlnb_row_moments(const void *p, Py_ssize_t S, double k, double *s1, double *s2, size_t size)
+    void dlnb_row_affine_relu(const void *p, void *o, Py_ssize_t S, double m, double a, double b, size_t size)
+    void dlnb_row_grad_sums(const void *d, const void *x, const void *y, Py_ssize_t S, double k, double *sg,
+                            double *sgx, size_t size)
+    void dlnb_row_dx(const void *d, const void *x, const void *y, void *o, Py_ssize_t S, double m, double k,
+                     double k0, double k1, size_t size)
 
 
 cdef inline void _row_moments(const floating *p, Py_ssize_t S, floating k, double *s1, double *s2) noexcept nogil:
-    if floating is float:
-        dlnb_row_moments_f(p, S, k, s1, s2)
-    else:
-        dlnb_row_moments_d(p, S, k, s1, s2)
+    dlnb_row_moments(p, S, k, s1, s2, sizeof(floating))
 
 
 cdef inline void _row_affine_relu(const floating *p, floating *o, Py_ssize_t S, floating m, floating a,
                                   floating b) noexcept nogil:
-    if floating is float:
-        dlnb_row_affine_relu_f(p, o, S, m, a, b)
-    else:
-        dlnb_row_affine_relu_d(p, o, S, m, a, b)
+    dlnb_row_affine_relu(p, o, S, m, a, b, sizeof(floating))
 
 
 cdef inline void _row_grad_sums(const floating *d, const floating *x, const floating *y, Py_ssize_t S,
                                 floating k, double *sg, double *sgx) noexcept nogil:
-    if floating is float:
-        dlnb_row_grad_sums_f(d, x, y, S, k, sg, sgx)
-    else:
-        dlnb_row_grad_sums_d(d, x, y, S, k, sg, sgx)
+    dlnb_row_grad_sums(d, x, y, S, k, sg, sgx, sizeof(floating))
 
 
 cdef inline void _row_dx(const floating *d, const floating *x, const floating *y, floating *o, Py_ssize_t S,
                          floating m, floating k, floating k0, floating k1) noexcept nogil:
-    if floating is float:
-        dlnb_row_dx_f(d, x, y, o, S, m, k, k0, k1)
-    else:
-        dlnb_row_dx_d(d, x, y, o, S, m, k, k0, k1)
+    dlnb_row_dx(d, x, y, o, S, m, k, k0, k1, sizeof(floating))
 
 
 def bn_relu_forward_train(const floating[:, :, :, ::1] x, const floating[::1] gamma, const floating[::1] beta,

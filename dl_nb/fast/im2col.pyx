@@ -18,14 +18,8 @@ from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.string cimport memset, memcpy
 import numpy as np
-
-
-def _out_size(Py_ssize_t size, Py_ssize_t k, Py_ssize_t pad, Py_ssize_t stride, str what):
-    if k <= 0 or stride <= 0 or pad < 0:
-        raise ValueError(f"need kernel size > 0, stride > 0 and pad >= 0, got {what}={k}, stride={stride}, pad={pad}")
-    if size + 2 * pad < k:
-        raise ValueError(f"window of {what}={k} does not fit an input of size {size} with pad={pad}")
-    return (size + 2 * pad - k) // stride + 1
+from contextlib import contextmanager
+from dl_nb.fast._common import openmp_threads, _out_size
 
 
 cdef inline Py_ssize_t _first_valid(Py_ssize_t offset, Py_ssize_t stride) noexcept nogil:
@@ -160,19 +154,6 @@ def col2im(const floating[:, :, ::1] cols, Py_ssize_t C, Py_ssize_t H, Py_ssize_
     return x
 
 
-def openmp_threads():
-    """Number of threads a `prange` loop in these kernels gets (1 when built without OpenMP).
-
-    Controlled by the OMP_NUM_THREADS environment variable, read when the process starts.
-    """
-    ids = np.zeros(256, dtype=np.intc)
-    cdef int[::1] iv = ids
-    cdef Py_ssize_t i
-    for i in prange(256, nogil=True, schedule="static", chunksize=1):
-        iv[i] = threadid()
-    return int(ids.max()) + 1
-
-
 # ---------------------------------------------------------------------------------------------
 # Fused convolution and pooling kernels (used by dl_nb.conv's *_fast layers).
 #
@@ -185,16 +166,22 @@ from dl_nb.fast._common cimport gemm as _gemm
 cdef Py_ssize_t _band_bytes = 4 * 1024 * 1024
 
 
-def set_band_bytes(Py_ssize_t nbytes):
-    """Tuning knob: the size of the per-thread column buffer (bytes) that the fused conv kernels aim for."""
+@contextmanager
+def band_bytes(Py_ssize_t nbytes):
+    """Tuning knob, restored on exit: inside `with band_bytes(nbytes):` the fused conv kernels aim for a per-thread
+    column buffer of `nbytes` bytes (4 MiB outside)."""
     global _band_bytes
     if nbytes < 1:
         raise ValueError(f"the column buffer needs at least one byte, got nbytes={nbytes}")
-    _band_bytes = nbytes
+    old, _band_bytes = _band_bytes, nbytes
+    try:
+        yield nbytes
+    finally:
+        _band_bytes = old
 
 
 def get_band_bytes():
-    """The current column-buffer budget in bytes (see set_band_bytes)."""
+    """The current column-buffer budget in bytes (see band_bytes)."""
     return _band_bytes
 
 
@@ -306,22 +293,13 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
     return (dx if need_dx else None), dw.reshape(F, C, KH, KW), np.asarray(dout).sum(axis=(0, 2, 3))
 
 
-cdef extern from *:
-    """
-    #include <stddef.h>
-    /* does p[0:n] hold a NaN? (branch-free, so that the compiler vectorises it) */
-    static int dlnb_has_nan_f(const float *p, ptrdiff_t n) { int f = 0; for (ptrdiff_t s = 0; s < n; s++) f |= p[s] != p[s]; return f; }
-    static int dlnb_has_nan_d(const double *p, ptrdiff_t n) { int f = 0; for (ptrdiff_t s = 0; s < n; s++) f |= p[s] != p[s]; return f; }
-    """
-    int dlnb_has_nan_f(const float *p, Py_ssize_t n) nogil
-    int dlnb_has_nan_d(const double *p, Py_ssize_t n) nogil
-
-
-cdef inline bint _has_nan(const floating *p, Py_ssize_t n) noexcept nogil:
-    if floating is float:
-        return dlnb_has_nan_f(p, n) != 0
-    else:
-        return dlnb_has_nan_d(p, n) != 0
+cdef bint _has_nan(const floating *p, Py_ssize_t n) noexcept nogil:
+    # does p[0:n] hold a NaN? (branch-free, so that the compiler vectorises it)
+    cdef int f = 0
+    cdef Py_ssize_t s
+    for s in range(n):
+        f |= p[s] != p[s]
+    return f != 0
 
 
 cdef void _pool_plane_nan(const floating *x, floating *out, int *arg, Py_ssize_t W, Py_ssize_t Ho, Py_ssize_t Wo,

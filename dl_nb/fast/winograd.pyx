@@ -23,229 +23,30 @@ numbered t = ((n - n0)*rows + th - th0)*ntw + tw, and per thread
     U and dU (a*a, C, F): the filter transforms, once per call.
 Each image (or band) is first transposed to (rows, columns, channels), zero-padded, so that every transform works on
 whole vectors of C (or F) channels at once, and the output tiles are transposed back into NCHW as they are written.
-The 1-D transforms applied to such vectors are the small C functions below: the matrices of chapter 05 with their zeros
-skipped, in a loop that `#pragma omp simd` lets the compiler vectorise (inputs and outputs never overlap). Constants
-are cast to the data's type, so float32 arithmetic stays float32.
+The 1-D transforms applied to such vectors are small C functions (_winograd_1d.h, one source for both dtypes): the
+matrices of chapter 05 with their zeros skipped, in a loop that `#pragma omp simd` lets the compiler vectorise (inputs
+and outputs never overlap). Constants are cast to the data's type, so float32 arithmetic stays float32.
+
+Tuning: `with tile_target(tiles): ...` sets the block size for the calls inside it. Scratch buffers are kept between
+calls (per Python thread) up to `scratch_limit` bytes in all; `scratch_bytes()` says how much is held.
 """
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.string cimport memset
 import threading
+from contextlib import contextmanager
 import numpy as np
 from dl_nb.fast._common cimport gemm, transpose
-from dl_nb.fast.im2col import openmp_threads
+from dl_nb.fast._common import openmp_threads
 
-cdef extern from *:
-    """
-    /* The 1-D Winograd transforms, each applied to n columns at once: input k of column i is dk[i], output k goes
-       to o[k*s + i] (b6a, b4a: added to it). Defined for float (suffix f) and double (suffix d).
-       F(4x4, 3x3): bt6 = B^T (6 -> 6), at6 = A^T (6 -> 4), a4 = A (4 -> 6), b6 = B (6 -> 6).
-       F(2x2, 3x3): bt4 = B^T (4 -> 4), at4 = A^T (4 -> 2), a2 = A (2 -> 4), b4 = B (4 -> 4).
-       The filter transform G (3 -> a) and its adjoint G^T (a -> 3): g6, gt6 and g4, gt4. */
-    #include <stddef.h>
-    #define DL_NB_WINOGRAD_1D(T, S)                                                                                   \
-    static void bt6_##S(const T *d0, const T *d1, const T *d2, const T *d3, const T *d4, const T *d5,                 \
-                        T *o, ptrdiff_t s, ptrdiff_t n) {                                                             \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            T p = d4[i] - (T)4 * d2[i], q = d3[i] - (T)4 * d1[i], r = d4[i] - d2[i], u = (T)2 * (d3[i] - d1[i]);     \
-            o[i] = (T)4 * d0[i] - (T)5 * d2[i] + d4[i];                                                               \
-            o[s + i] = -p - q;                                                                                        \
-            o[2 * s + i] = q - p;                                                                                     \
-            o[3 * s + i] = r + u;                                                                                     \
-            o[4 * s + i] = r - u;                                                                                     \
-            o[5 * s + i] = (T)4 * d1[i] - (T)5 * d3[i] + d5[i];                                                       \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void at6_##S(const T *m0, const T *m1, const T *m2, const T *m3, const T *m4, const T *m5,                 \
-                        T *o, ptrdiff_t s, ptrdiff_t n) {                                                             \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            T s1 = m1[i] + m2[i], d1 = m1[i] - m2[i], s2 = m3[i] + m4[i], d2 = m3[i] - m4[i];                         \
-            o[i] = m0[i] + s1 + s2;                                                                                   \
-            o[s + i] = d1 + (T)2 * d2;                                                                                \
-            o[2 * s + i] = s1 + (T)4 * s2;                                                                            \
-            o[3 * s + i] = d1 + (T)8 * d2 + m5[i];                                                                    \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void a4_##S(const T *y0, const T *y1, const T *y2, const T *y3, T *o, ptrdiff_t s, ptrdiff_t n) {          \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            T a = y0[i], b = y1[i], c = y2[i], d = y3[i];                                                             \
-            T e = a + c, f = b + d, e2 = a + (T)4 * c, f2 = (T)2 * b + (T)8 * d;                                      \
-            o[i] = a;                                                                                                 \
-            o[s + i] = e + f;                                                                                         \
-            o[2 * s + i] = e - f;                                                                                     \
-            o[3 * s + i] = e2 + f2;                                                                                   \
-            o[4 * s + i] = e2 - f2;                                                                                   \
-            o[5 * s + i] = d;                                                                                         \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void b6_##S(const T *v0, const T *v1, const T *v2, const T *v3, const T *v4, const T *v5,                  \
-                       T *o, ptrdiff_t s, ptrdiff_t n) {                                                              \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            T p = v1[i] + v2[i], q = v1[i] - v2[i], r = v3[i] + v4[i], u = v3[i] - v4[i];                             \
-            o[i] = (T)4 * v0[i];                                                                                      \
-            o[s + i] = (T)4 * (v5[i] + q) - (T)2 * u;                                                                 \
-            o[2 * s + i] = (T)4 * p - (T)5 * v0[i] - r;                                                               \
-            o[3 * s + i] = (T)2 * u - q - (T)5 * v5[i];                                                               \
-            o[4 * s + i] = v0[i] - p + r;                                                                             \
-            o[5 * s + i] = v5[i];                                                                                     \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void b6a_##S(const T *v0, const T *v1, const T *v2, const T *v3, const T *v4, const T *v5,                  \
-                       T *o, ptrdiff_t s, ptrdiff_t n) {                                                              \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            T p = v1[i] + v2[i], q = v1[i] - v2[i], r = v3[i] + v4[i], u = v3[i] - v4[i];                             \
-            o[i] += (T)4 * v0[i];                                                                                      \
-            o[s + i] += (T)4 * (v5[i] + q) - (T)2 * u;                                                                 \
-            o[2 * s + i] += (T)4 * p - (T)5 * v0[i] - r;                                                               \
-            o[3 * s + i] += (T)2 * u - q - (T)5 * v5[i];                                                               \
-            o[4 * s + i] += v0[i] - p + r;                                                                             \
-            o[5 * s + i] += v5[i];                                                                                     \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void bt4_##S(const T *d0, const T *d1, const T *d2, const T *d3, T *o, ptrdiff_t s, ptrdiff_t n) {         \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            o[i] = d0[i] - d2[i];                                                                                     \
-            o[s + i] = d1[i] + d2[i];                                                                                 \
-            o[2 * s + i] = d2[i] - d1[i];                                                                             \
-            o[3 * s + i] = d1[i] - d3[i];                                                                             \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void at4_##S(const T *m0, const T *m1, const T *m2, const T *m3, T *o, ptrdiff_t s, ptrdiff_t n) {         \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            o[i] = m0[i] + m1[i] + m2[i];                                                                             \
-            o[s + i] = m1[i] - m2[i] - m3[i];                                                                         \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void a2_##S(const T *y0, const T *y1, T *o, ptrdiff_t s, ptrdiff_t n) {                                    \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            T a = y0[i], b = y1[i];                                                                                   \
-            o[i] = a;                                                                                                 \
-            o[s + i] = a + b;                                                                                         \
-            o[2 * s + i] = a - b;                                                                                     \
-            o[3 * s + i] = -b;                                                                                        \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void b4_##S(const T *v0, const T *v1, const T *v2, const T *v3, T *o, ptrdiff_t s, ptrdiff_t n) {          \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            o[i] = v0[i];                                                                                             \
-            o[s + i] = v1[i] - v2[i] + v3[i];                                                                         \
-            o[2 * s + i] = v1[i] + v2[i] - v0[i];                                                                     \
-            o[3 * s + i] = -v3[i];                                                                                    \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void b4a_##S(const T *v0, const T *v1, const T *v2, const T *v3, T *o, ptrdiff_t s, ptrdiff_t n) {          \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            o[i] += v0[i];                                                                                             \
-            o[s + i] += v1[i] - v2[i] + v3[i];                                                                         \
-            o[2 * s + i] += v1[i] + v2[i] - v0[i];                                                                     \
-            o[3 * s + i] -= v3[i];                                                                                    \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void g6_##S(const T *g0, const T *g1, const T *g2, T *o, ptrdiff_t s, ptrdiff_t n) {                       \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            T e = g0[i] + g2[i], h = g0[i] / (T)24 + g2[i] / (T)6, q = g1[i] / (T)12;                                 \
-            o[i] = g0[i] / (T)4;                                                                                      \
-            o[s + i] = (e + g1[i]) / (T)6;                                                                            \
-            o[2 * s + i] = (e - g1[i]) / (T)6;                                                                        \
-            o[3 * s + i] = h + q;                                                                                     \
-            o[4 * s + i] = h - q;                                                                                     \
-            o[5 * s + i] = g2[i];                                                                                     \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void gt6_##S(const T *u0, const T *u1, const T *u2, const T *u3, const T *u4, const T *u5,                 \
-                        T *o, ptrdiff_t s, ptrdiff_t n) {                                                             \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            T p = (u1[i] + u2[i]) / (T)6, q = (u3[i] + u4[i]) / (T)24;                                                \
-            o[i] = u0[i] / (T)4 + p + q;                                                                              \
-            o[s + i] = (u1[i] - u2[i]) / (T)6 + (u3[i] - u4[i]) / (T)12;                                              \
-            o[2 * s + i] = p + (T)4 * q + u5[i];                                                                      \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void g4_##S(const T *g0, const T *g1, const T *g2, T *o, ptrdiff_t s, ptrdiff_t n) {                       \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            T e = g0[i] + g2[i];                                                                                      \
-            o[i] = g0[i];                                                                                             \
-            o[s + i] = (e + g1[i]) / (T)2;                                                                            \
-            o[2 * s + i] = (e - g1[i]) / (T)2;                                                                        \
-            o[3 * s + i] = g2[i];                                                                                     \
-        }                                                                                                             \
-    }                                                                                                                 \
-    static void gt4_##S(const T *u0, const T *u1, const T *u2, const T *u3, T *o, ptrdiff_t s, ptrdiff_t n) {         \
-        _Pragma("omp simd")                                                                                           \
-        for (ptrdiff_t i = 0; i < n; i++) {                                                                           \
-            T p = (u1[i] + u2[i]) / (T)2;                                                                             \
-            o[i] = u0[i] + p;                                                                                         \
-            o[s + i] = (u1[i] - u2[i]) / (T)2;                                                                        \
-            o[2 * s + i] = p + u3[i];                                                                                 \
-        }                                                                                                             \
-    }
-    DL_NB_WINOGRAD_1D(float, f)
-    DL_NB_WINOGRAD_1D(double, d)
-
-    """
-    void bt6_f(const float *d0, const float *d1, const float *d2, const float *d3, const float *d4, const float *d5,
-               float *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void bt6_d(const double *d0, const double *d1, const double *d2, const double *d3, const double *d4,
-               const double *d5, double *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void at6_f(const float *m0, const float *m1, const float *m2, const float *m3, const float *m4, const float *m5,
-               float *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void at6_d(const double *m0, const double *m1, const double *m2, const double *m3, const double *m4,
-               const double *m5, double *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void a4_f(const float *y0, const float *y1, const float *y2, const float *y3, float *o, Py_ssize_t s,
-              Py_ssize_t n) nogil
-    void a4_d(const double *y0, const double *y1, const double *y2, const double *y3, double *o, Py_ssize_t s,
-              Py_ssize_t n) nogil
-    void b6_f(const float *v0, const float *v1, const float *v2, const float *v3, const float *v4, const float *v5,
-              float *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void b6_d(const double *v0, const double *v1, const double *v2, const double *v3, const double *v4,
-              const double *v5, double *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void b6a_f(const float *v0, const float *v1, const float *v2, const float *v3, const float *v4, const float *v5,
-               float *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void b6a_d(const double *v0, const double *v1, const double *v2, const double *v3, const double *v4,
-               const double *v5, double *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void bt4_f(const float *d0, const float *d1, const float *d2, const float *d3, float *o, Py_ssize_t s,
-               Py_ssize_t n) nogil
-    void bt4_d(const double *d0, const double *d1, const double *d2, const double *d3, double *o, Py_ssize_t s,
-               Py_ssize_t n) nogil
-    void at4_f(const float *m0, const float *m1, const float *m2, const float *m3, float *o, Py_ssize_t s,
-               Py_ssize_t n) nogil
-    void at4_d(const double *m0, const double *m1, const double *m2, const double *m3, double *o, Py_ssize_t s,
-               Py_ssize_t n) nogil
-    void a2_f(const float *y0, const float *y1, float *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void a2_d(const double *y0, const double *y1, double *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void b4_f(const float *v0, const float *v1, const float *v2, const float *v3, float *o, Py_ssize_t s,
-              Py_ssize_t n) nogil
-    void b4_d(const double *v0, const double *v1, const double *v2, const double *v3, double *o, Py_ssize_t s,
-              Py_ssize_t n) nogil
-    void b4a_f(const float *v0, const float *v1, const float *v2, const float *v3, float *o, Py_ssize_t s,
-               Py_ssize_t n) nogil
-    void b4a_d(const double *v0, const double *v1, const double *v2, const double *v3, double *o, Py_ssize_t s,
-               Py_ssize_t n) nogil
-    void g6_f(const float *g0, const float *g1, const float *g2, float *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void g6_d(const double *g0, const double *g1, const double *g2, double *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void gt6_f(const float *u0, const float *u1, const float *u2, const float *u3, const float *u4, const float *u5,
-               float *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void gt6_d(const double *u0, const double *u1, const double *u2, const double *u3, const double *u4,
-               const double *u5, double *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void g4_f(const float *g0, const float *g1, const float *g2, float *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void g4_d(const double *g0, const double *g1, const double *g2, double *o, Py_ssize_t s, Py_ssize_t n) nogil
-    void gt4_f(const float *u0, const float *u1, const float *u2, const float *u3, float *o, Py_ssize_t s,
-               Py_ssize_t n) nogil
-    void gt4_d(const double *u0, const double *u1, const double *u2, const double *u3, double *o, Py_ssize_t s,
-               Py_ssize_t n) nogil
+cdef extern from "winograd.h" nogil:
+    # the 1-D transforms of n columns whose k-th entries are d[k*ld + i], for either dtype (C in _winograd_1d.h)
+    void dlnb_wino_bt(const void *d, Py_ssize_t ld, void *o, Py_ssize_t s, Py_ssize_t n, int m, size_t size)
+    void dlnb_wino_at(const void *d, Py_ssize_t ld, void *o, Py_ssize_t s, Py_ssize_t n, int m, size_t size)
+    void dlnb_wino_a(const void *d, Py_ssize_t ld, void *o, Py_ssize_t s, Py_ssize_t n, int m, size_t size)
+    void dlnb_wino_b(const void *d, Py_ssize_t ld, void *o, Py_ssize_t s, Py_ssize_t n, int m, int add, size_t size)
+    void dlnb_wino_g(const void *d, Py_ssize_t ld, void *o, Py_ssize_t s, Py_ssize_t n, int m, size_t size)
+    void dlnb_wino_gt(const void *d, Py_ssize_t ld, void *o, Py_ssize_t s, Py_ssize_t n, int m, size_t size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,70 +61,24 @@ cdef extern from *:
 #          [0, 1,-1,-1]]                                          [0, 4, 0,-5, 0, 1]]        [   0,    0,   1]]
 #                                                          A^T = [[1, 1, 1, 1, 1, 0], [0, 1,-1, 2,-2, 0],
 #                                                                 [0, 1, 1, 4, 4, 0], [0, 1,-1, 8,-8, 1]]
-# The 1-D transforms of n columns whose k-th entries are d[k*ld + i], for either dtype:
+# The 1-D transforms of n columns whose k-th entries are d[k*ld + i] (in C: winograd.h), typed for Cython:
 # ---------------------------------------------------------------------------------------------
 
 cdef inline void _bt(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
-    # o[k*s + i] = (B^T d[:, i])[k], k < a: the input transform
-    if m == 4:
-        if floating is float:
-            bt6_f(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
-        else:
-            bt6_d(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
-    elif floating is float:
-        bt4_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
-    else:
-        bt4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+    dlnb_wino_bt(d, ld, o, s, n, m, sizeof(floating))     # o[k*s + i] = (B^T d[:, i])[k], k < a: the input transform
 
 
 cdef inline void _at(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
-    # o[k*s + i] = (A^T d[:, i])[k], k < m: the output transform
-    if m == 4:
-        if floating is float:
-            at6_f(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
-        else:
-            at6_d(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
-    elif floating is float:
-        at4_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
-    else:
-        at4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+    dlnb_wino_at(d, ld, o, s, n, m, sizeof(floating))     # o[k*s + i] = (A^T d[:, i])[k], k < m: the output transform
 
 
 cdef inline void _a(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
-    # o[k*s + i] = (A d[:, i])[k], k < a: the transform of the upstream gradient (adjoint of _at)
-    if m == 4:
-        if floating is float:
-            a4_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
-        else:
-            a4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
-    elif floating is float:
-        a2_f(d, d + ld, o, s, n)
-    else:
-        a2_d(d, d + ld, o, s, n)
+    dlnb_wino_a(d, ld, o, s, n, m, sizeof(floating))      # o[k*s + i] = (A d[:, i])[k], k < a: adjoint of _at
 
 
 cdef inline void _b(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m,
                     bint add) noexcept nogil:
-    # o[k*s + i] = (B d[:, i])[k] (or += if add), k < a: the transform back to the input (adjoint of _bt)
-    if m == 4:
-        if floating is float:
-            if add:
-                b6a_f(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
-            else:
-                b6_f(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
-        elif add:
-            b6a_d(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
-        else:
-            b6_d(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
-    elif floating is float:
-        if add:
-            b4a_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
-        else:
-            b4_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
-    elif add:
-        b4a_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
-    else:
-        b4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+    dlnb_wino_b(d, ld, o, s, n, m, add, sizeof(floating))  # o[k*s + i] (+)= (B d[:, i])[k], k < a: adjoint of _bt
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,29 +87,11 @@ cdef inline void _b(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s,
 # ---------------------------------------------------------------------------------------------
 
 cdef inline void _g(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
-    # o[k*s + i] = (G d[:, i])[k], k < a, for 3-long columns d[j*ld + i]
-    if m == 4:
-        if floating is float:
-            g6_f(d, d + ld, d + 2 * ld, o, s, n)
-        else:
-            g6_d(d, d + ld, d + 2 * ld, o, s, n)
-    elif floating is float:
-        g4_f(d, d + ld, d + 2 * ld, o, s, n)
-    else:
-        g4_d(d, d + ld, d + 2 * ld, o, s, n)
+    dlnb_wino_g(d, ld, o, s, n, m, sizeof(floating))      # o[k*s + i] = (G d[:, i])[k], k < a, for 3-long columns
 
 
 cdef inline void _gt(const floating *d, Py_ssize_t ld, floating *o, Py_ssize_t s, Py_ssize_t n, int m) noexcept nogil:
-    # o[j*s + i] = (G^T d[:, i])[j], j < 3, for a-long columns d[k*ld + i]
-    if m == 4:
-        if floating is float:
-            gt6_f(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
-        else:
-            gt6_d(d, d + ld, d + 2 * ld, d + 3 * ld, d + 4 * ld, d + 5 * ld, o, s, n)
-    elif floating is float:
-        gt4_f(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
-    else:
-        gt4_d(d, d + ld, d + 2 * ld, d + 3 * ld, o, s, n)
+    dlnb_wino_gt(d, ld, o, s, n, m, sizeof(floating))     # o[j*s + i] = (G^T d[:, i])[j], j < 3, for a-long columns
 
 
 cdef void _filters(const floating *w, Py_ssize_t F, Py_ssize_t C, floating *U, Py_ssize_t sU, floating *S, int m,
@@ -404,18 +141,55 @@ def filter_transform(const floating[:, :, :, ::1] w, int m=4):
 # ---------------------------------------------------------------------------------------------
 
 _tls = threading.local()
+_scratch_limit = 256 * 2**20          # bytes of scratch kept between calls, per Python thread
+
+
+@contextmanager
+def scratch_limit(Py_ssize_t nbytes):
+    """Tuning knob, restored on exit: at most `nbytes` of scratch buffers are kept between calls (per Python thread).
+    A call still gets the buffers it needs; those that do not fit the limit are freed when it returns."""
+    global _scratch_limit
+    if nbytes < 0:
+        raise ValueError(f"the scratch limit must be >= 0 bytes, got nbytes={nbytes}")
+    old, _scratch_limit = _scratch_limit, nbytes
+    try:
+        _trim(_cache(), 0)
+        yield nbytes
+    finally:
+        _scratch_limit = old
+
+
+def scratch_bytes():
+    """Bytes of scratch buffers this Python thread keeps between calls (at most the scratch limit)."""
+    return sum(buf.nbytes for buf in _cache().values())
+
+
+def _cache():
+    cache = getattr(_tls, "buffers", None)
+    if cache is None:
+        cache = _tls.buffers = {}
+    return cache
+
+
+def _trim(dict cache, Py_ssize_t room):
+    # drop the least recently used buffers until those kept and `room` more bytes fit the limit
+    cdef Py_ssize_t held = sum(buf.nbytes for buf in cache.values())
+    while cache and held + room > _scratch_limit:
+        held -= cache.pop(next(iter(cache))).nbytes
 
 
 def _buffer(str name, Py_ssize_t n, dtype):
     """A scratch array of n elements, kept between calls in a per-Python-thread cache (reused, so that a call does not
-    pay for fresh pages; grown when a larger one is needed)."""
-    cache = getattr(_tls, "buffers", None)
-    if cache is None:
-        cache = _tls.buffers = {}
+    pay for fresh pages; grown when a larger one is needed), which holds at most the scratch limit: the least recently
+    used buffers are dropped to make room, and a buffer larger than the limit is never kept."""
+    cache = _cache()
     key = (name, np.dtype(dtype).char)
-    buf = cache.get(key)
+    buf = cache.pop(key, None)              # popped and put back last: the dict's order is the order of use
     if buf is None or buf.size < n:
-        buf = cache[key] = np.empty(max(n, 1), dtype=dtype)
+        buf = np.empty(max(n, 1), dtype=dtype)
+    if buf.nbytes <= _scratch_limit:
+        _trim(cache, buf.nbytes)
+        cache[key] = buf
     return buf[:n]
 
 
@@ -534,16 +308,22 @@ cdef void _store_grad(const floating *DX, floating *dx, Geom *g) noexcept nogil:
 cdef Py_ssize_t _tile_target = 256
 
 
-def set_tile_target(Py_ssize_t tiles):
-    """Tuning knob: about how many tiles a block holds (the rows of its a*a matrix products)."""
+@contextmanager
+def tile_target(Py_ssize_t tiles):
+    """Tuning knob, restored on exit: inside `with tile_target(tiles):` a block holds about `tiles` tiles (the rows of
+    its a*a matrix products; 256 outside)."""
     global _tile_target
     if tiles < 1:
         raise ValueError(f"need at least one tile per block, got {tiles}")
-    _tile_target = tiles
+    old, _tile_target = _tile_target, tiles
+    try:
+        yield tiles
+    finally:
+        _tile_target = old
 
 
 def get_tile_target():
-    """The current block size in tiles (see set_tile_target)."""
+    """The current block size in tiles (see tile_target)."""
     return _tile_target
 
 
