@@ -617,7 +617,7 @@ def train_net(
 
 # %% ../nbs/07_modules.ipynb #b2940942
 class Residual(Module):
-    "Residual block x + f(x), f the chain of the given layers; parameters <name>_<layer>_<suffix>."
+    "Residual block x + f(x), f the chain of the given layers; parameter keys: block name, '_', the layer's key."
     kind = 'res'
     def __init__(self,
                  *layers: Module, # the branch f, applied in this order; its output must have the input's shape
