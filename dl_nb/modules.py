@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['Module', 'Flatten', 'Linear', 'ReLU', 'Dropout', 'BatchNorm', 'Conv2d', 'MaxPool2d', 'BatchNorm2d', 'CrossEntropy',
-           'Sequential', 'Optimizer', 'SGD', 'SGDM', 'RMSProp', 'Adam', 'train_net', 'sigmoid_forward',
+           'Sequential', 'Optimizer', 'SGD', 'SGDM', 'RMSProp', 'Adam', 'train_net', 'Residual', 'sigmoid_forward',
            'sigmoid_backward', 'tanh_forward', 'tanh_backward', 'leaky_relu_forward', 'leaky_relu_backward',
            'elu_forward', 'elu_backward', 'selu_forward', 'selu_backward', 'Sigmoid', 'Tanh', 'LeakyReLU', 'ELU',
            'SELU']
@@ -626,6 +626,55 @@ def train_net(
     loop.train()
     return {'loss_history': loop.loss_history, 'train_acc_history': loop.train_acc_history,
             'val_acc_history': loop.val_acc_history, 'best_val_acc': loop.best_val_acc, 'best_params': loop.best_params}
+
+# %% ../nbs/07_modules.ipynb #b2940942
+class Residual(Module):
+    "Residual block x + f(x), f the chain of the given layers; parameter keys: block name, '_', the layer's key."
+    kind = 'res'
+    def __init__(self,
+                 *layers: Module, # the branch f, applied in this order; its output must have the input's shape
+                 name: str=None,  # prefix of the parameter keys; None: 'res', numbered by Sequential
+                ):
+        super().__init__(name)
+        if not layers: raise ValueError("Residual needs at least one layer in its branch")
+        for i, l in enumerate(layers):
+            if not isinstance(l, Module) or isinstance(l, CrossEntropy):
+                raise ValueError(f"Residual: layer {i} is {l!r}; the branch must be made of layer modules")
+            if hasattr(l, 'bn_param'):
+                raise ValueError(f"Residual: layer {i} ({l.name!r}) keeps running statistics, which Sequential.bn_params "
+                                 "cannot reach inside a block; put normalisation layers outside the block")
+        if len({id(l) for l in layers}) != len(layers):
+            raise ValueError("Residual: the same layer object appears twice in the branch")
+        _unique_names(layers)
+        self.layers = list(layers)
+        for l in self.layers:
+            for k, v in l.params.items(): self.params[self._key(k)] = v
+
+    def forward(self,
+                x: np.ndarray,    # input, any shape the branch accepts
+                train: bool=True, # passed on to the branch
+               ) -> np.ndarray: # x + f(x), shape of x
+        "The input plus the branch's output."
+        h = x
+        for l in self.layers:
+            for k in l.params: l.params[k] = self.params[self._key(k)]   # the block's arrays are the truth
+            h = l.forward(h, train=train)
+        if np.shape(h) != np.shape(x):
+            raise ValueError(f"Residual {self.name!r}: the branch maps shape {np.shape(x)} to {np.shape(h)}; "
+                             "a residual block needs the same shape")
+        self.cache = True
+        return x + h
+
+    def backward(self,
+                 dout: np.ndarray, # upstream gradient, shape of the output
+                ) -> np.ndarray: # dx = dout + branch backward of dout
+        "The identity path passes dout on unchanged; the branch adds its own gradient."
+        self._saved()
+        d = dout
+        for l in reversed(self.layers):
+            d = l.backward(d)
+            for k, g in l.grads.items(): self.grads[self._key(k)] = g
+        return dout + d
 
 # %% ../nbs/07_modules.ipynb #78e14e57
 def sigmoid_forward(

@@ -175,6 +175,7 @@ def plot_training_curves(
     smooth: int=None,    # moving-average window for the loss, in iterations (None: about 1/50 of the run; 1: none)
     title: str=None,     # figure title
     size: tuple=(10, 4), # figure size in inches
+    show_lr: bool=False, # also draw each run's lr_history (learning rate per iteration) on a second axis of the loss panel
 ) -> plt.Figure: # figure with the loss (left) and the accuracies (right)
     "Training loss per iteration and train/validation accuracy per epoch, for one run or several."
     is_run = (lambda r: isinstance(r, dict) and any(k in r for k in _HISTORY_KEYS)) if isinstance(runs, dict) else None
@@ -182,7 +183,12 @@ def plot_training_curves(
     named = {'': runs} if single else dict(runs)
     if not named: raise ValueError("plot_training_curves needs at least one run")
     hist = {label: _histories(r, label) for label, r in named.items()}
+    lrs = {}
+    for label, r in named.items() if show_lr else ():
+        lrs[label] = r.get('lr_history') if isinstance(r, dict) else getattr(r, 'lr_history', None)
+        if lrs[label] is None: raise ValueError(f"run {label!r} has no lr_history to show (show_lr=True)")
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=size)
+    ax_lr = ax_loss.twinx() if show_lr else None
     for i, (label, h) in enumerate(hist.items()):
         color = f'C{i}'
         loss = h['loss_history']
@@ -191,6 +197,7 @@ def plot_training_curves(
         ax_loss.plot(it, loss, '.', color=color, alpha=0.25 if w > 1 else 0.8, markersize=3)
         if w > 1 and len(loss) >= w:
             ax_loss.plot(it[w - 1:], _moving_average(loss, w), '-', color=color, label=label or None)
+        if show_lr: ax_lr.plot(np.arange(len(lrs[label])), np.asarray(lrs[label], dtype=np.float64), ':', color=color, lw=1.2)
         ep = np.arange(len(h['train_acc_history']))
         ax_acc.plot(ep, h['train_acc_history'], '-o', color=color, markersize=3,
                     label=f'{label} train' if label else 'train')
@@ -198,6 +205,7 @@ def plot_training_curves(
                     label=f'{label} val' if label else 'val')
     ax_loss.set(xlabel='iteration', ylabel='training loss', title='Loss')
     ax_acc.set(xlabel='epoch', ylabel='accuracy', title='Accuracy')
+    if show_lr: ax_lr.set_ylabel('learning rate (dotted)', color='gray')
     if not single: ax_loss.legend(fontsize=8)
     ax_acc.legend(fontsize=8)
     for ax in (ax_loss, ax_acc): ax.grid(alpha=0.3)
