@@ -9,7 +9,6 @@ __all__ = ['STRONG_CIFAR_EPOCHS', 'DEFAULTS', 'make_parser', 'main']
 import os
 import signal
 import sys
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before any OpenMP runtime is loaded: see above
 
 def _exit_at_startup(signum, frame):
     "Ctrl-C or SIGTERM while the program is still importing: one line and the conventional status, no traceback."
@@ -29,6 +28,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 import numpy as np
+from .runtime import set_openmp_wait_policy, keep_freed_memory
 
 # %% ../nbs/92_cli.ipynb #4bf9e8e4
 STRONG_CIFAR_EPOCHS = 16
@@ -108,7 +108,7 @@ def make_parser() -> argparse.ArgumentParser: # the parser of the dl_nb command,
     e.add_argument('--no-tta', action='store_true', help='do not add the scores of mirrored images')
     return p
 
-# %% ../nbs/92_cli.ipynb #75662542
+# %% ../nbs/92_cli.ipynb #7d7f0f06
 def _machine_info() -> dict:
     from dl_nb.fast import openmp_threads, blas_info, has_avx512
     info = {'cpu_count': os.cpu_count(), 'openmp_threads': openmp_threads(), 'platform': platform.platform(),
@@ -120,20 +120,14 @@ def _machine_info() -> dict:
         info['load_average'] = [round(v, 2) for v in os.getloadavg()]
     return info
 
-def _keep_freed_memory() -> bool:
-    "glibc: serve large arrays from the heap and keep freed memory, instead of a fresh mmap (page faults) per array."
-    if platform.system() != 'Linux' or platform.libc_ver()[0] != 'glibc':
-        return False
-    import ctypes
-    libc = ctypes.CDLL(None)
-    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-    return bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
-
 def _write_json(path, obj, exclusive=False):
     "Write obj as JSON with the package's one atomic writer (temporary file, fsync, rename; nothing left on failure)."
     from dl_nb.data import _write_atomic
     _write_atomic(Path(path), lambda f: f.write(json.dumps(obj, indent=1).encode()), exclusive=exclusive)
 
+_keep_freed_memory = keep_freed_memory   # the allocator setting's former name here; it lives in dl_nb.runtime
+
+# %% ../nbs/92_cli.ipynb #87db776c
 def _new_run_dir(data_name, model) -> Path:
     "A new folder under ./runs, created here (mkdir fails if another run took the name first)."
     base = Path('runs') / f"{datetime.now():%Y%m%d-%H%M%S}-{Path(data_name).name or 'data'}-{model}"
@@ -158,6 +152,7 @@ def _check_out(out: Path, resume) -> None:
         raise ValueError(f"--out {out} already holds {', '.join(names[:4])}{', ...' if len(names) > 4 else ''}: "
                          f"choose a new or empty folder, or continue its run with --resume {out / 'last.npz'}")
 
+# %% ../nbs/92_cli.ipynb #746ba3d4
 class _Terminated(KeyboardInterrupt):
     "SIGTERM, handled like Ctrl-C: the run stops, its checkpoints and run.json are kept."
 
@@ -172,6 +167,15 @@ class _signals_held:
     def __exit__(self, *exc):
         if self.held: signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
+def _quiet_stdout():
+    "After a broken pipe (dl_nb train | head): point stdout at /dev/null so that the exit flush does not complain."
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno()); os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+# %% ../nbs/92_cli.ipynb #75662542
 def _check_settings(s, path) -> dict:
     "The run settings stored in a checkpoint, checked before they are used."
     from dl_nb.training import MODEL_NAMES
@@ -187,15 +191,6 @@ def _check_settings(s, path) -> dict:
     if not ok:
         raise ValueError(f"{path}: the run settings stored in it are damaged or edited: {json.dumps(s)[:200]}")
     return s
-
-def _quiet_stdout():
-    "After a broken pipe (dl_nb train | head): point stdout at /dev/null so that the exit flush does not complain."
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno()); os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
-
 
 # %% ../nbs/92_cli.ipynb #0619f46b
 def _evaluate_test(model, data, tta):
@@ -425,13 +420,14 @@ def main(
     argv: list=None,  # the arguments after the program name (None: sys.argv[1:])
 ) -> int: # exit status: 0 success, 1 error, 2 usage error, 130 interrupted (Ctrl-C), 141 output closed, 143 terminated (SIGTERM)
     "Run the dl_nb command line: dl_nb train ... or dl_nb evaluate ..."
+    set_openmp_wait_policy('PASSIVE')   # first: make_parser loads the compiled kernels, and OpenMP reads the policy then
     parser = make_parser()
     try:
         a = parser.parse_args(argv)
     except SystemExit as e:   # --help, or a usage error already printed as one line
         return int(e.code or 0)
     a.argv = argv
-    _keep_freed_memory()
+    keep_freed_memory()
     main_thread = threading.current_thread() is threading.main_thread()
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
     for sig, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _on_sigterm)):
