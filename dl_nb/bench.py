@@ -42,15 +42,24 @@ def warm_up(
         f(); calls += 1
     return calls
 
+def _warm(f, warmup):
+    "True: warm f up to its steady state (warm_up); an integer n: n untimed calls (0 or False: none)."
+    if warmup is True:
+        warm_up(f)
+    elif isinstance(warmup, (bool, int, np.integer)) and warmup >= 0:
+        for _ in range(int(warmup)): f()
+    else:
+        raise ValueError(f"warmup must be True, False or an integer >= 0, got {warmup!r}")
+
 def measure(
     f,                 # function of no arguments to time
     repeat: int=7,     # timed calls (after the warm-up)
     clock: str='wall', # 'wall' (elapsed time) or 'cpu' (CPU time of this process, all its threads)
-    warmup: bool=True, # warm up first (see `warm_up`)
+    warmup=True,       # True: warm up to a steady state (see `warm_up`); an integer n: n untimed calls first (0: none)
 ) -> np.ndarray: # the times of the timed calls, in seconds
-    "Time `repeat` calls of `f()`, after a warm-up."
+    "Time `repeat` calls of `f()`, after a warm-up: the book's one timing helper (summarise with min or median)."
     tick = CLOCKS[clock]
-    if warmup: warm_up(f)
+    _warm(f, warmup)
     times = np.empty(repeat)
     for i in range(repeat):
         t0 = tick()
@@ -63,10 +72,11 @@ def measure_round_robin(
     fns: dict,         # name -> function of no arguments
     repeat: int=7,     # timed calls of each function
     clock: str='wall', # 'wall' or 'cpu', see measure
+    warmup=True,       # per function, as in measure
 ) -> dict: # name -> times of its timed calls, in seconds
     "Time several functions in turns (one call of each per round, after a warm-up of each), so that a change in the machine's load hits all of them alike."
     tick = CLOCKS[clock]
-    for f in fns.values(): warm_up(f)
+    for f in fns.values(): _warm(f, warmup)
     times = {k: np.empty(repeat) for k in fns}
     for i in range(repeat):
         for k, f in fns.items():
