@@ -366,6 +366,7 @@ def _finish(x):
     if isinstance(x, (_Global, _Dtype, bytearray)): raise UnsafePickleError(f"refusing a stray {_short(x)} in the data")
     return x
 
+# %% ../nbs/90_data.ipynb #769b65ce
 _PUSH_CONST = {'NONE': None, 'NEWTRUE': True, 'NEWFALSE': False}
 _PUSH_ARG = {'BININT', 'BININT1', 'BININT2', 'INT', 'LONG1', 'BINFLOAT', 'BINUNICODE', 'SHORT_BINUNICODE', 'BINUNICODE8',
              'BINBYTES', 'SHORT_BINBYTES', 'BINBYTES8', 'BYTEARRAY8'}
@@ -460,6 +461,7 @@ class _PickleMachine:
         else:
             raise UnsafePickleError(f"refusing the pickle opcode {n} at byte {pos}: a CIFAR-10 file does not need it")
 
+# %% ../nbs/90_data.ipynb #7be81c14
 def _read_cifar_pickle(data: bytes, name) -> object:
     "Run a pickle's opcodes on our own stack machine: only the opcodes, globals and shapes of a CIFAR-10 file, bounded."
     f, m = io.BytesIO(data), _PickleMachine()
@@ -494,7 +496,6 @@ def _unpickle(path) -> object:
     if len(data) > _MAX_PICKLE_BYTES:
         raise ValueError(f"{path} holds more than {_MAX_PICKLE_BYTES:,} bytes, more than any CIFAR-10 file")
     return _read_cifar_pickle(data, path)
-
 
 # %% ../nbs/90_data.ipynb #87877b0d
 def _keys_text(d: dict) -> str:

@@ -18,10 +18,6 @@ from .fc_net import _check_update_args
 from .conv import conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast
 from .fast import fused as _fk
 
-# %% ../nbs/08_cifar10_cnn.ipynb #4ffc5168
-from .layers import softmax_loss_smoothed
-from .spatial_norm import spatial_batchnorm_relu_forward, spatial_batchnorm_relu_backward
-
 # %% ../nbs/08_cifar10_cnn.ipynb #cbc2f66f
 def strong_net_flops(
     widths: tuple=(32, 64, 128),     # channels of the three blocks
@@ -39,6 +35,10 @@ def strong_net_flops(
         c = w
     flops[f'classifier {c}->{num_classes}'] = 2 * c * num_classes
     return flops
+
+# %% ../nbs/08_cifar10_cnn.ipynb #4ffc5168
+from .layers import softmax_loss_smoothed
+from .spatial_norm import spatial_batchnorm_relu_forward, spatial_batchnorm_relu_backward
 
 # %% ../nbs/08_cifar10_cnn.ipynb #8401dd1f
 class StrongNet:
