@@ -12,6 +12,7 @@ import argparse, json, os, sys, textwrap, time
 from pathlib import Path
 import numpy as np
 import dl_nb.fast
+from .runtime import thread_environment, rerun_with_environment, keep_freed_memory
 from .fast import im2col, col2im
 from .conv import (conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast,
                         conv_forward_naive, conv_backward_naive, max_pool_forward_naive, max_pool_backward_naive,
@@ -41,15 +42,24 @@ def warm_up(
         f(); calls += 1
     return calls
 
+def _warm(f, warmup):
+    "True: warm f up to its steady state (warm_up); an integer n: n untimed calls (0 or False: none)."
+    if warmup is True:
+        warm_up(f)
+    elif isinstance(warmup, (bool, int, np.integer)) and warmup >= 0:
+        for _ in range(int(warmup)): f()
+    else:
+        raise ValueError(f"warmup must be True, False or an integer >= 0, got {warmup!r}")
+
 def measure(
     f,                 # function of no arguments to time
     repeat: int=7,     # timed calls (after the warm-up)
     clock: str='wall', # 'wall' (elapsed time) or 'cpu' (CPU time of this process, all its threads)
-    warmup: bool=True, # warm up first (see `warm_up`)
+    warmup=True,       # True: warm up to a steady state (see `warm_up`); an integer n: n untimed calls first (0: none)
 ) -> np.ndarray: # the times of the timed calls, in seconds
-    "Time `repeat` calls of `f()`, after a warm-up."
+    "Time `repeat` calls of `f()`, after a warm-up: the book's one timing helper (summarise with min or median)."
     tick = CLOCKS[clock]
-    if warmup: warm_up(f)
+    _warm(f, warmup)
     times = np.empty(repeat)
     for i in range(repeat):
         t0 = tick()
@@ -62,10 +72,11 @@ def measure_round_robin(
     fns: dict,         # name -> function of no arguments
     repeat: int=7,     # timed calls of each function
     clock: str='wall', # 'wall' or 'cpu', see measure
+    warmup=True,       # per function, as in measure
 ) -> dict: # name -> times of its timed calls, in seconds
     "Time several functions in turns (one call of each per round, after a warm-up of each), so that a change in the machine's load hits all of them alike."
     tick = CLOCKS[clock]
-    for f in fns.values(): warm_up(f)
+    for f in fns.values(): _warm(f, warmup)
     times = {k: np.empty(repeat) for k in fns}
     for i in range(repeat):
         for k, f in fns.items():
@@ -352,11 +363,9 @@ def run_benchmarks(
         if verbose: print(format_table([summarize(results[-1])]).splitlines()[2], flush=True)
     return results
 
-# %% ../nbs/09_performance.ipynb #c40dc7b1
-_THREAD_VARS = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')
-
-def main(argv=None):
-    "Command line: python -m dl_nb.bench [--threads N] [--clock wall|cpu] [--repeat R] [--dtypes ...] [--naive] [--json FILE]"
+# %% ../nbs/09_performance.ipynb #171d1948
+def _parser():
+    "The command line of python -m dl_nb.bench."
     ap = argparse.ArgumentParser(prog='python -m dl_nb.bench',
                                  description="Time dl_nb's fast conv/pool layers against the classic im2col layers "
                                              "and PyTorch (when installed) on CIFAR-sized shapes.")
@@ -377,28 +386,23 @@ def main(argv=None):
                     help="OMP_WAIT_POLICY for every contender: the OpenMP runtime's default (spin a little, then "
                          "sleep), passive (sleep at once, as the dl_nb command does) or active (spin)")
     ap.add_argument('--json', help='write the raw times to this JSON file')
-    args = ap.parse_args(argv)
-    env = {v: str(args.threads) for v in _THREAD_VARS}
+    return ap
+
+
+# %% ../nbs/09_performance.ipynb #efc70386
+def _environment(args) -> tuple:
+    "The variables the command's settings need set (dict) and removed (list) before OpenMP and OpenBLAS load."
+    env = thread_environment(args.threads)
     if args.omp_wait != 'default':
         env['OMP_WAIT_POLICY'] = args.omp_wait.upper()
     if args.openblas_coretype and args.openblas_coretype != 'auto':
         env['OPENBLAS_CORETYPE'] = args.openblas_coretype
     unset = [k for k, drop in (('OPENBLAS_CORETYPE', args.openblas_coretype == 'auto'),
-                               ('OMP_WAIT_POLICY', args.omp_wait == 'default')) if drop and k in os.environ]
-    if unset or any(os.environ.get(k) != v for k, v in env.items()):
-        # OpenMP and OpenBLAS read these variables once, when they are loaded: set them and restart this process
-        os.environ.update(env)
-        for k in unset: del os.environ[k]
-        os.execv(sys.executable, [sys.executable, '-m', 'dl_nb.bench', *(sys.argv[1:] if argv is None else argv)])
-    policy = os.environ.get('OMP_WAIT_POLICY')
-    from dl_nb.cli import _keep_freed_memory   # the glibc setting the dl_nb command makes for itself
-    if policy is None:   # importing dl_nb.cli sets PASSIVE for the command; PyTorch, loaded later, must not inherit it
-        os.environ.pop('OMP_WAIT_POLICY', None)
-    kept = args.keep_freed_memory and _keep_freed_memory()
-    dtypes = args.dtypes.split(',')
-    peaks = {dt: machine_peaks(np.dtype(dt).type, clock=args.clock) for dt in dtypes}
-    blas = ', '.join(sorted({f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')} kernels)"
-                             for i in dl_nb.fast.blas_info()}))
+                               ('OMP_WAIT_POLICY', args.omp_wait == 'default')) if drop]
+    return env, unset
+
+def _print_header(args, peaks, blas, kept):
+    "What the numbers below depend on: threads, waiting policy, clock, BLAS, allocator, the machine's GEMM and copy rates."
     print(f"dl_nb.bench: {args.threads} thread(s) ({dl_nb.fast.openmp_threads()} in our OpenMP loops, "
           f"OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY', 'unset')}), {args.clock} clock, medians of {args.repeat}")
     print(f"BLAS: {blas}")
@@ -407,6 +411,28 @@ def main(argv=None):
               "allocator: --keep-freed-memory needs glibc; not applied")
     for dt, pk in peaks.items():
         print(f"machine: {dt} GEMM (1024^3) {pk['gemm']:.1f} GFLOP/s, copy {pk['bandwidth']:.1f} GB/s")
+
+
+# %% ../nbs/09_performance.ipynb #c40dc7b1
+def main(argv=None):
+    """Command line: python -m dl_nb.bench [--threads N] [--clock wall|cpu] [--repeat R] [--dtypes ...] [--naive] [--json FILE]
+
+    As a program (argv None), it restarts itself when the thread or OpenMP settings asked for are not the process's
+    (dl_nb.runtime.rerun_with_environment): OpenMP and OpenBLAS read them only when they load, before main runs.
+    Called from Python with argv, it runs in the caller's process, and refuses settings that process does not have."""
+    args = _parser().parse_args(argv)
+    env, unset = _environment(args)
+    if argv is None:
+        rerun_with_environment(env, unset, module='dl_nb.bench')   # returns only if the settings are in place
+    elif any(os.environ.get(k) != v for k, v in env.items()) or any(k in os.environ for k in unset):
+        raise ValueError(f"dl_nb.bench.main: this process lacks the settings {env} (or has {unset} set), which "
+                         f"OpenMP and OpenBLAS read only when they load; run python -m dl_nb.bench {' '.join(argv)}")
+    kept = args.keep_freed_memory and keep_freed_memory()
+    dtypes = args.dtypes.split(',')
+    peaks = {dt: machine_peaks(np.dtype(dt).type, clock=args.clock) for dt in dtypes}
+    blas = ', '.join(sorted({f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')} kernels)"
+                             for i in dl_nb.fast.blas_info()}))
+    _print_header(args, peaks, blas, kept)
     if _torch(args.threads) is None:
         print("PyTorch is not installed: no torch columns (pip install 'dl_nb[bench]')")
     results = run_benchmarks(dtypes, args.repeat, args.threads, args.naive, not args.no_step, clock=args.clock)

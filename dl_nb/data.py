@@ -366,32 +366,105 @@ def _finish(x):
     if isinstance(x, (_Global, _Dtype, bytearray)): raise UnsafePickleError(f"refusing a stray {_short(x)} in the data")
     return x
 
+# %% ../nbs/90_data.ipynb #769b65ce
 _PUSH_CONST = {'NONE': None, 'NEWTRUE': True, 'NEWFALSE': False}
 _PUSH_ARG = {'BININT', 'BININT1', 'BININT2', 'INT', 'LONG1', 'BINFLOAT', 'BINUNICODE', 'SHORT_BINUNICODE', 'BINUNICODE8',
              'BINBYTES', 'SHORT_BINBYTES', 'BINBYTES8', 'BYTEARRAY8'}
 
-def _read_cifar_pickle(data: bytes, name) -> object:
-    "Run a pickle's opcodes on our own stack machine: only the opcodes, globals and shapes of a CIFAR-10 file, bounded."
-    f = io.BytesIO(data)
-    stack, marks, memo, depths = [], [], {}, {}
-    def pop_mark():
-        if not marks: raise UnsafePickleError("a MARK is missing")
-        i = marks.pop(); items = stack[i:]; del stack[i:]
+class _PickleMachine:
+    "The restricted reader's stack machine: a stack, its marks, the memo, and the nesting depth of every container."
+    def __init__(self): self.stack, self.marks, self.memo, self.depths = [], [], {}, {}
+
+    def pop_mark(self):
+        if not self.marks: raise UnsafePickleError("a MARK is missing")
+        i = self.marks.pop(); items = self.stack[i:]; del self.stack[i:]
         return items
-    def need(n):
-        if len(stack) - (marks[-1] if marks else 0) < n: raise UnsafePickleError("the stack is too short")
-    def container(c, children):
-        d = 1 + max((_depth(v, depths) for v in children), default=0)
+
+    def need(self, n):
+        if len(self.stack) - (self.marks[-1] if self.marks else 0) < n: raise UnsafePickleError("the stack is too short")
+
+    def container(self, c, children):
+        d = 1 + max((_depth(v, self.depths) for v in children), default=0)
         if d > _MAX_DEPTH: raise UnsafePickleError(f"refusing containers nested more than {_MAX_DEPTH} deep")
-        depths[id(c)] = (c, max(_depth(c, depths), d))   # the reference keeps id(c) unique
+        self.depths[id(c)] = (c, max(_depth(c, self.depths), d))   # the reference keeps id(c) unique
         return c
-    def setitems(d, items):
+
+    def setitems(self, d, items):
         if not isinstance(d, dict): raise UnsafePickleError(f"SETITEM(S) on {_short(d)}")
         for k, v in zip(items[::2], items[1::2]):
             if type(k) not in (str, bytes, int):
                 raise UnsafePickleError(f"refusing a dict key that is {_short(k)}: CIFAR-10 keys are strings")
             d[k] = v
-        container(d, items[1::2])
+        self.container(d, items[1::2])
+
+    def values(self, n, arg) -> bool:
+        "Run an opcode that pushes a value or builds a container; False if n is not one of them."
+        stack = self.stack
+        if n in _PUSH_CONST: stack.append(_PUSH_CONST[n])
+        elif n in _PUSH_ARG:
+            if n == 'LONG1' and abs(arg) >= 1 << 64: raise UnsafePickleError(f"refusing {_short(arg)}")
+            stack.append(arg)
+        elif n in ('SHORT_BINSTRING', 'BINSTRING'): stack.append(arg.encode('latin-1'))   # Python 2 str -> bytes
+        elif n == 'MARK': self.marks.append(len(stack))
+        elif n == 'EMPTY_DICT': stack.append(self.container({}, ()))
+        elif n == 'EMPTY_LIST': stack.append(self.container([], ()))
+        elif n == 'EMPTY_TUPLE': stack.append(self.container((), ()))
+        elif n in ('TUPLE1', 'TUPLE2', 'TUPLE3'):
+            k = int(n[-1]); self.need(k)
+            t = tuple(stack[-k:]); del stack[-k:]; stack.append(self.container(t, t))
+        elif n == 'TUPLE': t = tuple(self.pop_mark()); stack.append(self.container(t, t))
+        elif n == 'LIST': l = self.pop_mark(); stack.append(self.container(l, l))
+        elif n == 'DICT': items = self.pop_mark(); d = self.container({}, ()); self.setitems(d, items); stack.append(d)
+        elif n in ('APPEND', 'APPENDS'):
+            if n == 'APPEND': self.need(2); items = [stack.pop()]
+            else: items = self.pop_mark()
+            if not stack or not isinstance(stack[-1], list): raise UnsafePickleError(f"{n} without a list")
+            stack[-1].extend(items); self.container(stack[-1], items)
+        elif n in ('SETITEM', 'SETITEMS'):
+            if n == 'SETITEM': self.need(3); items = stack[-2:]; del stack[-2:]
+            else: items = self.pop_mark()
+            if not stack: raise UnsafePickleError(f"{n} without a dict")
+            self.setitems(stack[-1], items)
+        else:
+            return False
+        return True
+
+    def objects(self, n, arg, pos):
+        "Run an opcode that names a global, calls it, builds an array or uses the memo; refuse every other opcode."
+        stack, memo = self.stack, self.memo
+        if n in ('GLOBAL', 'STACK_GLOBAL'):
+            if n == 'GLOBAL': module, _, attr = arg.partition(' ')
+            else: self.need(2); module, attr = stack[-2:]; del stack[-2:]
+            key = (module, attr) if isinstance(module, str) and isinstance(attr, str) else None
+            if key not in _GLOBALS:
+                what = f"{module}.{attr}"[:100] if key else 'given by a non-string'
+                raise UnsafePickleError(f"refusing to load the global {what}; a CIFAR-10 file only "
+                                        f"needs numpy arrays, dicts, lists, bytes and ints (is this file really from CIFAR-10?)")
+            stack.append(_Global(_GLOBALS[key]))
+        elif n == 'REDUCE':
+            self.need(2); fn, args = stack[-2:]; del stack[-2:]
+            if not isinstance(fn, _Global): raise UnsafePickleError(f"refusing to call {_short(fn)}")
+            stack.append(_call(fn.name, args))
+        elif n == 'BUILD':
+            self.need(2); state = stack.pop(); _build(stack[-1], state)
+        elif n in ('PUT', 'BINPUT', 'LONG_BINPUT', 'MEMOIZE'):
+            if not stack: raise UnsafePickleError("nothing to memoize")
+            memo[len(memo) if n == 'MEMOIZE' else arg] = stack[-1]
+        elif n in ('GET', 'BINGET', 'LONG_BINGET'):
+            if arg not in memo: raise UnsafePickleError(f"memo entry {_short(arg)} is missing")
+            v = memo[arg]
+            if not (isinstance(v, (_SCALARS, _Global, _Dtype)) or
+                    (isinstance(v, tuple) and len(v) <= 8 and all(isinstance(e, _SCALARS) for e in v))):
+                raise UnsafePickleError(f"refusing a second reference to {_short(v)}: no container of a CIFAR-10 "
+                                        "file is shared, and shared references can multiply a small file's size")
+            stack.append(v)
+        else:
+            raise UnsafePickleError(f"refusing the pickle opcode {n} at byte {pos}: a CIFAR-10 file does not need it")
+
+# %% ../nbs/90_data.ipynb #7be81c14
+def _read_cifar_pickle(data: bytes, name) -> object:
+    "Run a pickle's opcodes on our own stack machine: only the opcodes, globals and shapes of a CIFAR-10 file, bounded."
+    f, m = io.BytesIO(data), _PickleMachine()
     count, result = 0, None
     try:
         for op, arg, pos in pickletools.genops(f):
@@ -399,62 +472,10 @@ def _read_cifar_pickle(data: bytes, name) -> object:
             if count > _MAX_OPCODES: raise UnsafePickleError(f"refusing more than {_MAX_OPCODES:,} pickle opcodes")
             n = op.name
             if n in ('PROTO', 'FRAME'): continue
-            elif n == 'STOP':
-                if len(stack) != 1 or marks: raise UnsafePickleError("the pickle does not end with one object")
-                result = stack.pop(); break
-            elif n in _PUSH_CONST: stack.append(_PUSH_CONST[n])
-            elif n in _PUSH_ARG:
-                if n == 'LONG1' and abs(arg) >= 1 << 64: raise UnsafePickleError(f"refusing {_short(arg)}")
-                stack.append(arg)
-            elif n in ('SHORT_BINSTRING', 'BINSTRING'): stack.append(arg.encode('latin-1'))   # Python 2 str -> bytes
-            elif n == 'MARK': marks.append(len(stack))
-            elif n == 'EMPTY_DICT': stack.append(container({}, ()))
-            elif n == 'EMPTY_LIST': stack.append(container([], ()))
-            elif n == 'EMPTY_TUPLE': stack.append(container((), ()))
-            elif n in ('TUPLE1', 'TUPLE2', 'TUPLE3'):
-                k = int(n[-1]); need(k)
-                t = tuple(stack[-k:]); del stack[-k:]; stack.append(container(t, t))
-            elif n == 'TUPLE': t = tuple(pop_mark()); stack.append(container(t, t))
-            elif n == 'LIST': l = pop_mark(); stack.append(container(l, l))
-            elif n == 'DICT': items = pop_mark(); d = container({}, ()); setitems(d, items); stack.append(d)
-            elif n in ('APPEND', 'APPENDS'):
-                if n == 'APPEND': need(2); items = [stack.pop()]
-                else: items = pop_mark()
-                if not stack or not isinstance(stack[-1], list): raise UnsafePickleError(f"{n} without a list")
-                stack[-1].extend(items); container(stack[-1], items)
-            elif n in ('SETITEM', 'SETITEMS'):
-                if n == 'SETITEM': need(3); items = stack[-2:]; del stack[-2:]
-                else: items = pop_mark()
-                if not stack: raise UnsafePickleError(f"{n} without a dict")
-                setitems(stack[-1], items)
-            elif n in ('GLOBAL', 'STACK_GLOBAL'):
-                if n == 'GLOBAL': module, _, attr = arg.partition(' ')
-                else: need(2); module, attr = stack[-2:]; del stack[-2:]
-                key = (module, attr) if isinstance(module, str) and isinstance(attr, str) else None
-                if key not in _GLOBALS:
-                    what = f"{module}.{attr}"[:100] if key else 'given by a non-string'
-                    raise UnsafePickleError(f"refusing to load the global {what}; a CIFAR-10 file only "
-                                            f"needs numpy arrays, dicts, lists, bytes and ints (is this file really from CIFAR-10?)")
-                stack.append(_Global(_GLOBALS[key]))
-            elif n == 'REDUCE':
-                need(2); fn, args = stack[-2:]; del stack[-2:]
-                if not isinstance(fn, _Global): raise UnsafePickleError(f"refusing to call {_short(fn)}")
-                stack.append(_call(fn.name, args))
-            elif n == 'BUILD':
-                need(2); state = stack.pop(); _build(stack[-1], state)
-            elif n in ('PUT', 'BINPUT', 'LONG_BINPUT', 'MEMOIZE'):
-                if not stack: raise UnsafePickleError("nothing to memoize")
-                memo[len(memo) if n == 'MEMOIZE' else arg] = stack[-1]
-            elif n in ('GET', 'BINGET', 'LONG_BINGET'):
-                if arg not in memo: raise UnsafePickleError(f"memo entry {_short(arg)} is missing")
-                v = memo[arg]
-                if not (isinstance(v, (_SCALARS, _Global, _Dtype)) or
-                        (isinstance(v, tuple) and len(v) <= 8 and all(isinstance(e, _SCALARS) for e in v))):
-                    raise UnsafePickleError(f"refusing a second reference to {_short(v)}: no container of a CIFAR-10 "
-                                            "file is shared, and shared references can multiply a small file's size")
-                stack.append(v)
-            else:
-                raise UnsafePickleError(f"refusing the pickle opcode {n} at byte {pos}: a CIFAR-10 file does not need it")
+            if n == 'STOP':
+                if len(m.stack) != 1 or m.marks: raise UnsafePickleError("the pickle does not end with one object")
+                result = m.stack.pop(); break
+            if not m.values(n, arg): m.objects(n, arg, pos)
         else:
             raise ValueError("the pickle has no STOP opcode")
     except UnsafePickleError as e:
@@ -475,7 +496,6 @@ def _unpickle(path) -> object:
     if len(data) > _MAX_PICKLE_BYTES:
         raise ValueError(f"{path} holds more than {_MAX_PICKLE_BYTES:,} bytes, more than any CIFAR-10 file")
     return _read_cifar_pickle(data, path)
-
 
 # %% ../nbs/90_data.ipynb #87877b0d
 def _keys_text(d: dict) -> str:

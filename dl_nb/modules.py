@@ -335,7 +335,7 @@ class CrossEntropy(Module):
         "Gradient of the last loss with respect to the scores."
         return self._saved()
 
-# %% ../nbs/07_modules.ipynb #8be11292
+# %% ../nbs/07_modules.ipynb #0d81f9af
 class _NamedArrays(MutableMapping):
     "Live view of the layers' params (or grads) dicts as one dict; writes go to the owning layer, shape-checked."
     def __init__(self, net, attr): self._net, self._attr = net, attr
@@ -359,6 +359,7 @@ class _NamedArrays(MutableMapping):
     def __len__(self): return sum(len(getattr(layer, self._attr)) for layer in self._net.layers)
     def __repr__(self): return '{' + ', '.join(f"'{k}': array{tuple(v.shape)}" for k, v in self.items()) + '}'
 
+# %% ../nbs/07_modules.ipynb #74761e6a
 def _unique_names(layers):
     "Number the unnamed layers per kind (fc1, fc2, relu1, ...) around the given names; refuse duplicates."
     taken, counts = {l.name for l in layers if not l.auto_named}, {}
@@ -373,6 +374,7 @@ def _unique_names(layers):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup: raise ValueError(f"Sequential: {what} names {dup} occur more than once; give the layers distinct names")
 
+# %% ../nbs/07_modules.ipynb #8be11292
 class Sequential:
     "A chain of modules with one namespace of parameters, trainable by the optimisers here and by the Solver."
     def __init__(self,
