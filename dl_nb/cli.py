@@ -179,15 +179,20 @@ def _quiet_stdout():
 def _check_settings(s, path) -> dict:
     "The run settings stored in a checkpoint, checked before they are used."
     from dl_nb.training import MODEL_NAMES
+    from dl_nb.layers import _check_number
     pos = lambda v: type(v) is int and v >= 1
-    ok = (isinstance(s, dict) and s.get('model') in MODEL_NAMES and pos(s.get('epochs')) and pos(s.get('batch_size'))
-          and pos(s.get('val')) and type(s.get('seed')) is int and s['seed'] >= 0
-          and isinstance(s.get('lr'), (int, float)) and np.isfinite(s['lr']) and s['lr'] > 0
-          and s.get('schedule') in ('onecycle', 'cosine', 'constant') and type(s.get('crop_pad')) is int
-          and s['crop_pad'] >= 0 and isinstance(s.get('flip'), bool) and s.get('dtype') in ('float32', 'float64')
-          and isinstance(s.get('weight_decay'), (int, float)) and np.isfinite(s['weight_decay']) and s['weight_decay'] >= 0
-          and (s.get('label_smoothing') is None or (isinstance(s['label_smoothing'], (int, float))
-                                                     and 0 <= s['label_smoothing'] < 1)))
+    try:
+        ok = (isinstance(s, dict) and s.get('model') in MODEL_NAMES and pos(s.get('epochs')) and pos(s.get('batch_size'))
+              and pos(s.get('val')) and type(s.get('seed')) is int and s['seed'] >= 0
+              and s.get('schedule') in ('onecycle', 'cosine', 'constant') and type(s.get('crop_pad')) is int
+              and s['crop_pad'] >= 0 and isinstance(s.get('flip'), bool) and s.get('dtype') in ('float32', 'float64'))
+        if ok:   # finite numbers in range (booleans and strings refused)
+            _check_number(s.get('lr'), 'lr', 'settings', lo=0, lo_open=True)
+            _check_number(s.get('weight_decay'), 'weight_decay', 'settings', lo=0)
+            if s.get('label_smoothing') is not None:
+                _check_number(s['label_smoothing'], 'label_smoothing', 'settings', 0, 1, hi_open=True)
+    except ValueError:
+        ok = False
     if not ok:
         raise ValueError(f"{path}: the run settings stored in it are damaged or edited: {json.dumps(s)[:200]}")
     return s
@@ -221,69 +226,51 @@ def _save_figures(out, history, cm, class_names, title):
         finally: plt.close(fig)
 
 # %% ../nbs/92_cli.ipynb #fe19d219
-def _train(a) -> int:
+_FIXED_BY_RESUME = ('model', 'epochs', 'batch_size', 'lr', 'schedule', 'weight_decay', 'label_smoothing', 'augment',
+                    'val', 'seed', 'dtype')
+
+def _resume_run(a) -> tuple: # (data argument, saved run, output folder) of the run that --resume continues
+    "Read the run that --resume continues, refusing options that would change its configuration."
     from dl_nb import training as tr
-    t_start, wall0 = time.monotonic(), time.time()
-    deadline = None if a.time_budget is None else t_start + 60 * a.time_budget
-    if a.resume:
-        _, meta, _ = tr.load_checkpoint(a.resume)
-        if 'trainer' not in meta:
-            raise ValueError(f"{a.resume} holds no training state; resume from the last.npz of a run")
-        fixed = [f'--{k.replace("_", "-")}' for k in ('model', 'epochs', 'batch_size', 'lr', 'schedule', 'weight_decay',
-                 'label_smoothing', 'augment', 'val', 'seed', 'dtype') if getattr(a, k) is not None]
-        if fixed:
-            raise ValueError(f"--resume continues the saved configuration; drop {', '.join(fixed)}")
-        run = meta.get('run')
-        if not (isinstance(run, dict) and isinstance(run.get('data'), str) and 'settings' in run):
-            raise ValueError(f"{a.resume} was not written by dl_nb train (it has no run settings); "
-                             "continue it in Python with Trainer.resume")
-        _check_settings(run['settings'], a.resume)
-        data_arg = a.data or run['data']
-        out = Path(a.out) if a.out else Path(a.resume).parent
-    else:
-        data_arg = a.data or 'digits'
-        run = None
-        out = Path(a.out) if a.out else None
-    if out is not None:
-        _check_out(out, a.resume)            # before the data is loaded: fail fast
-    name = data_arg if data_arg in ('digits', 'cifar10') else str(Path(data_arg).expanduser())
-    settings = run['settings'] if run else None
-    data = tr.load_dataset(name, root=a.root, download=a.download, seed=(settings or {}).get('seed', a.seed or 0),
-                           num_validation=(settings or {}).get('val', a.val), dtype=(settings or {}).get('dtype', a.dtype or 'float32'))
-    if settings is None:
-        model_name = a.model or 'strong'
-        d = _training_defaults(model_name, name, data['input_dim'][1])
-        aug = a.augment or 'auto'
-        if aug != 'auto':
-            d['crop_pad'] = d['crop_pad'] if 'crop' in aug else 0
-            d['flip'] = 'flip' in aug
-        settings = {'model': model_name, 'epochs': a.epochs or d['epochs'], 'batch_size': a.batch_size or d['batch_size'],
-                    'lr': a.lr or d['lr'], 'schedule': a.schedule or 'onecycle', 'crop_pad': d['crop_pad'],
-                    'flip': d['flip'], 'weight_decay': 5e-4 if a.weight_decay is None else a.weight_decay,
-                    'label_smoothing': a.label_smoothing, 'val': len(data['y_val']), 'seed': a.seed or 0,
-                    'dtype': a.dtype or 'float32'}
-        if settings['model'] == 'strong':
-            settings['label_smoothing'] = 0.2 if a.label_smoothing is None else a.label_smoothing
-            if not settings['label_smoothing'] < 1:
-                raise ValueError(f"--label-smoothing must be below 1, got {settings['label_smoothing']}")
-        elif a.label_smoothing is not None:
-            raise ValueError("--label-smoothing applies to the strong model only")
-    s = settings
-    kwargs = {'reg': s['weight_decay']}
+    _, meta, _ = tr.load_checkpoint(a.resume)
+    if 'trainer' not in meta:
+        raise ValueError(f"{a.resume} holds no training state; resume from the last.npz of a run")
+    fixed = [f'--{k.replace("_", "-")}' for k in _FIXED_BY_RESUME if getattr(a, k) is not None]
+    if fixed:
+        raise ValueError(f"--resume continues the saved configuration; drop {', '.join(fixed)}")
+    run = meta.get('run')
+    if not (isinstance(run, dict) and isinstance(run.get('data'), str) and 'settings' in run):
+        raise ValueError(f"{a.resume} was not written by dl_nb train (it has no run settings); "
+                         "continue it in Python with Trainer.resume")
+    _check_settings(run['settings'], a.resume)
+    return a.data or run['data'], run, Path(a.out) if a.out else Path(a.resume).parent
+
+def _new_settings(a, name, data) -> dict:
+    "The settings of a new run: the options given, the defaults of the model and data for the rest."
+    model_name = a.model or 'strong'
+    d = _training_defaults(model_name, name, data['input_dim'][1])
+    aug = a.augment or 'auto'
+    if aug != 'auto':
+        d['crop_pad'] = d['crop_pad'] if 'crop' in aug else 0
+        d['flip'] = 'flip' in aug
+    s = {'model': model_name, 'epochs': a.epochs or d['epochs'], 'batch_size': a.batch_size or d['batch_size'],
+         'lr': a.lr or d['lr'], 'schedule': a.schedule or 'onecycle', 'crop_pad': d['crop_pad'],
+         'flip': d['flip'], 'weight_decay': 5e-4 if a.weight_decay is None else a.weight_decay,
+         'label_smoothing': a.label_smoothing, 'val': len(data['y_val']), 'seed': a.seed or 0,
+         'dtype': a.dtype or 'float32'}
     if s['model'] == 'strong':
-        kwargs['label_smoothing'] = s['label_smoothing']
-    model = tr.build_model(s['model'], data['input_dim'], len(data['class_names']), s['dtype'], s['seed'], **kwargs)
-    data_info = {'name': name, 'class_names': data['class_names'], 'mean': data['mean'].tolist(),
-                 'std': data['std'].tolist(), 'input_dim': list(data['input_dim']),
-                 'sizes': {k: int(len(data[f'y_{k}'])) for k in ('train', 'val', 'test')}}
-    run = {'data': data_arg, 'settings': s}
-    report = {'command': ['dl_nb', *(sys.argv[1:] if a.argv is None else a.argv)],
-              'started': datetime.fromtimestamp(wall0).isoformat(timespec='seconds'), 'status': 'starting',
-              'settings': s, 'model': model.spec, 'data': data_info, 'machine_start': _machine_info(),
-              'time_budget_minutes': a.time_budget}
-    with _signals_held():                    # from here on the run folder never lacks its run.json
+        s['label_smoothing'] = 0.2 if a.label_smoothing is None else a.label_smoothing
+        if not s['label_smoothing'] < 1:
+            raise ValueError(f"--label-smoothing must be below 1, got {s['label_smoothing']}")
+    elif a.label_smoothing is not None:
+        raise ValueError("--label-smoothing applies to the strong model only")
+    return s
+
+def _claim_out(out, a, report, name, model_name) -> Path:
+    "Create (or claim) the run's folder and write its first run.json, so that the folder never lacks it."
+    with _signals_held():
         if out is None:
-            out = _new_run_dir(name, s['model'])
+            out = _new_run_dir(name, model_name)
         else:
             out.mkdir(parents=True, exist_ok=True)
         own = bool(a.resume) and out.resolve() == Path(a.resume).resolve().parent
@@ -291,52 +278,91 @@ def _train(a) -> int:
             _write_json(out / 'run.json', report, exclusive=not own)
         except FileExistsError:
             raise ValueError(f"--out {out} was just claimed by another run; choose another folder") from None
-    trainer = None
-    try:
-        trainer = tr.Trainer(model, data, epochs=s['epochs'], batch_size=s['batch_size'], lr=s['lr'],
-                             schedule=s['schedule'], crop_pad=s['crop_pad'], flip=s['flip'], seed=s['seed'], out_dir=out,
-                             meta={'data': data_info, 'run': run}, progress=not a.no_progress, log=print)
-        if a.resume:
-            trainer.resume(a.resume)
-        sizes = data_info['sizes']
-        report.update(status='training', trainer_config=trainer.config, data_seconds=round(time.monotonic() - t_start, 1))
-        print(f"dl_nb train: {s['model']} on {name} ({sizes['train']} train, {sizes['val']} val, {sizes['test']} test images "
-              f"{'x'.join(map(str, data['input_dim']))}), {s['epochs']} epochs of {trainer.steps_per_epoch} steps, "
-              f"batch {s['batch_size']}, lr {s['lr']} {s['schedule']}, seed {s['seed']}, {s['dtype']}"
-              f"{f', from epoch {trainer.epoch}' if a.resume else ''}; output in {out}", flush=True)
-        trainer.fit(deadline=deadline, reserve_images=sizes['test'])
-        status = trainer.stopped or 'completed'
-        if trainer.best_epoch is None:
-            report.update(status=status, results={'epochs_completed': 0}, wall_seconds=round(time.time() - wall0, 1))
-            _write_json(out / 'run.json', report)
-            raise ValueError(f"the time budget of {a.time_budget:g} min ran out before the first epoch ended "
-                             f"({trainer.step} of {trainer.steps_per_epoch} steps in {trainer.train_seconds:.0f} s); "
-                             "nothing was saved: allow more time")
-        if trainer.stopped:
-            print(f"stopped: {trainer.stopped}; the model is the best complete epoch's (epoch {trainer.best_epoch})")
-        report['status'] = 'evaluating'
-        results, cm, _ = _evaluate_test(model, data, trainer.config['tta'])
-        results.update(epochs_completed=trainer.epoch, best_epoch=trainer.best_epoch, best_val_acc=trainer.best_val_acc,
-                       train_seconds=round(trainer.train_seconds, 1),
-                       seconds_per_epoch=round(trainer.train_seconds / max(trainer.epoch, 1), 1))
-        wall = time.time() - wall0
-        report.update(status=status, results=results, history=trainer.history, wall_seconds=round(wall, 1),
-                      machine_end=_machine_info())
+    return out
+
+def _prepare_run(a, wall0) -> tuple: # (settings, data, model, report, output folder, run description)
+    "Settings, data and model of the run, and its folder with a first run.json."
+    from dl_nb import training as tr
+    if a.resume:
+        data_arg, run, out = _resume_run(a)
+    else:
+        data_arg, run, out = a.data or 'digits', None, Path(a.out) if a.out else None
+    if out is not None:
+        _check_out(out, a.resume)            # before the data is loaded: fail fast
+    name = data_arg if data_arg in ('digits', 'cifar10') else str(Path(data_arg).expanduser())
+    saved = run['settings'] if run else {}
+    data = tr.load_dataset(name, root=a.root, download=a.download, seed=saved.get('seed', a.seed or 0),
+                           num_validation=saved.get('val', a.val), dtype=saved.get('dtype', a.dtype or 'float32'))
+    s = run['settings'] if run else _new_settings(a, name, data)
+    kwargs = {'reg': s['weight_decay'], **({'label_smoothing': s['label_smoothing']} if s['model'] == 'strong' else {})}
+    model = tr.build_model(s['model'], data['input_dim'], len(data['class_names']), s['dtype'], s['seed'], **kwargs)
+    data_info = {'name': name, 'class_names': data['class_names'], 'mean': data['mean'].tolist(),
+                 'std': data['std'].tolist(), 'input_dim': list(data['input_dim']),
+                 'sizes': {k: int(len(data[f'y_{k}'])) for k in ('train', 'val', 'test')}}
+    report = {'command': ['dl_nb', *(sys.argv[1:] if a.argv is None else a.argv)],
+              'started': datetime.fromtimestamp(wall0).isoformat(timespec='seconds'), 'status': 'starting',
+              'settings': s, 'model': model.spec, 'data': data_info, 'machine_start': _machine_info(),
+              'time_budget_minutes': a.time_budget}
+    return s, data, model, report, _claim_out(out, a, report, name, s['model']), {'data': data_arg, 'settings': s}
+
+# %% ../nbs/92_cli.ipynb #c28bf2b6
+def _fit_and_evaluate(a, s, data, model, report, out, run, live, t_start, wall0) -> tuple: # (trainer, test results)
+    "Train (resuming if asked), evaluate the best model on the test images, write run.json and the figures."
+    from dl_nb import training as tr
+    info, name = report['data'], report['data']['name']
+    trainer = tr.Trainer(model, data, epochs=s['epochs'], batch_size=s['batch_size'], lr=s['lr'],
+                         schedule=s['schedule'], crop_pad=s['crop_pad'], flip=s['flip'], seed=s['seed'], out_dir=out,
+                         meta={'data': info, 'run': run}, progress=not a.no_progress, log=print)
+    live['trainer'] = trainer
+    if a.resume:
+        trainer.resume(a.resume)
+    sizes = info['sizes']
+    report.update(status='training', trainer_config=trainer.config, data_seconds=round(time.monotonic() - t_start, 1))
+    print(f"dl_nb train: {s['model']} on {name} ({sizes['train']} train, {sizes['val']} val, {sizes['test']} test images "
+          f"{'x'.join(map(str, data['input_dim']))}), {s['epochs']} epochs of {trainer.steps_per_epoch} steps, "
+          f"batch {s['batch_size']}, lr {s['lr']} {s['schedule']}, seed {s['seed']}, {s['dtype']}"
+          f"{f', from epoch {trainer.epoch}' if a.resume else ''}; output in {out}", flush=True)
+    trainer.fit(deadline=None if a.time_budget is None else t_start + 60 * a.time_budget, reserve_images=sizes['test'])
+    status = trainer.stopped or 'completed'
+    if trainer.best_epoch is None:
+        report.update(status=status, results={'epochs_completed': 0}, wall_seconds=round(time.time() - wall0, 1))
         _write_json(out / 'run.json', report)
-        _save_figures(out, trainer.history, cm, data['class_names'], f"{s['model']} on {Path(name).name}")
+        raise ValueError(f"the time budget of {a.time_budget:g} min ran out before the first epoch ended "
+                         f"({trainer.step} of {trainer.steps_per_epoch} steps in {trainer.train_seconds:.0f} s); "
+                         "nothing was saved: allow more time")
+    if trainer.stopped:
+        print(f"stopped: {trainer.stopped}; the model is the best complete epoch's (epoch {trainer.best_epoch})")
+    report['status'] = 'evaluating'
+    results, cm, _ = _evaluate_test(model, data, trainer.config['tta'])
+    results.update(epochs_completed=trainer.epoch, best_epoch=trainer.best_epoch, best_val_acc=trainer.best_val_acc,
+                   train_seconds=round(trainer.train_seconds, 1),
+                   seconds_per_epoch=round(trainer.train_seconds / max(trainer.epoch, 1), 1))
+    live['wall'] = time.time() - wall0
+    report.update(status=status, results=results, history=trainer.history, wall_seconds=round(live['wall'], 1),
+                  machine_end=_machine_info())
+    _write_json(out / 'run.json', report)
+    _save_figures(out, trainer.history, cm, data['class_names'], f"{s['model']} on {Path(name).name}")
+    return trainer, results
+
+def _train(a) -> int:
+    t_start, wall0 = time.monotonic(), time.time()
+    s, data, model, report, out, run = _prepare_run(a, wall0)
+    live = {}                                # the trainer once built, and the wall time at the end
+    try:
+        trainer, results = _fit_and_evaluate(a, s, data, model, report, out, run, live, t_start, wall0)
     except (KeyboardInterrupt, BrokenPipeError) as e:
         _ignore_signals()                    # a second Ctrl-C must not cut the record short (main restores them)
-        return _record_interruption(e, out, report, trainer, wall0)
+        return _record_interruption(e, out, report, live.get('trainer'), wall0)
     except BaseException as e:               # an error: run.json says so, then the error is reported
         if report['status'] in ('starting', 'training', 'evaluating'):
             report.update(status=f'failed: {type(e).__name__}: {str(e)[:300]}', wall_seconds=round(time.time() - wall0, 1),
-                          history=trainer.history if trainer else None)
+                          history=live['trainer'].history if 'trainer' in live else None)
             with _signals_held(): _write_json(out / 'run.json', report)
         raise
     tta = ' with test-time flips' if trainer.config['tta'] else ''
-    print(f"test accuracy {100 * results['test_acc']:.2f}% on {sizes['test']} images{tta} "
-          f"(best epoch {trainer.best_epoch}, val {100 * trainer.best_val_acc:.1f}%); wall time {wall / 60:.1f} min; "
-          f"wrote {out}/best.npz, last.npz, run.json, curves.png, confusion.png")
+    print(f"test accuracy {100 * results['test_acc']:.2f}% on {report['data']['sizes']['test']} images{tta} "
+          f"(best epoch {trainer.best_epoch}, val {100 * trainer.best_val_acc:.1f}%); "
+          f"wall time {live['wall'] / 60:.1f} min; wrote {out}/best.npz, last.npz, run.json, curves.png, confusion.png")
     return 0
 
 def _record_interruption(e, out, report, trainer, wall0) -> int:
@@ -360,7 +386,6 @@ def _record_interruption(e, out, report, trainer, wall0) -> int:
         msg = f"no epoch was completed, so nothing was saved (run.json in {out} records the attempt)"
     print(f"\n{what}: {msg}", file=sys.stderr)
     return 143 if isinstance(e, _Terminated) else 130
-
 
 # %% ../nbs/92_cli.ipynb #0518e096
 def _evaluate(a) -> int:

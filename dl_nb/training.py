@@ -4,8 +4,7 @@
 
 # %% auto #0
 __all__ = ['MODEL_NAMES', 'strong_net_flops', 'StrongNet', 'random_crop_flip', 'sgd_nesterov', 'lr_at', 'load_dataset',
-           'build_model', 'model_arrays', 'save_checkpoint', 'load_checkpoint', 'predict_scores', 'Trainer',
-           'confusion_matrix', 'plot_confusion_matrix']
+           'build_model', 'save_checkpoint', 'load_checkpoint', 'Trainer', 'confusion_matrix', 'plot_confusion_matrix']
 
 # %% ../nbs/08_cifar10_cnn.ipynb #aa1161b5
 import json
@@ -164,6 +163,8 @@ def sgd_nesterov(
     return w, config
 
 # %% ../nbs/08_cifar10_cnn.ipynb #5fada481
+from .layers import _check_number
+
 def lr_at(
     step: int,                # the step about to be taken, 0 <= step (steps past total_steps get the final rate)
     total_steps: int,         # number of steps of the whole run
@@ -174,14 +175,11 @@ def lr_at(
     "Learning rate of one step under a one-cycle, cosine or constant schedule."
     if schedule not in ('onecycle', 'cosine', 'constant'):
         raise ValueError(f"lr_at: schedule must be 'onecycle', 'cosine' or 'constant', got {schedule!r}")
-    if not 0 <= warmup < 1:
-        raise ValueError(f"lr_at: warmup must be in [0, 1), got {warmup}")
-    if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)) or total_steps < 1:
-        raise ValueError(f"lr_at: total_steps must be an integer >= 1, got {total_steps!r}")
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-        raise ValueError(f"lr_at: step must be an integer >= 0, got {step!r}")
-    if not (isinstance(peak_lr, (int, float, np.integer, np.floating)) and np.isfinite(peak_lr) and peak_lr >= 0):
-        raise ValueError(f"lr_at: peak_lr must be a finite number >= 0, got {peak_lr!r}")
+    _check_number(warmup, 'warmup', 'lr_at', 0, 1, hi_open=True)
+    for name, v, low in (('total_steps', total_steps, 1), ('step', step, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+            raise ValueError(f"lr_at: {name} must be an integer >= {low}, got {v!r}")
+    _check_number(peak_lr, 'peak_lr', 'lr_at', lo=0)
     if schedule == 'constant':
         return float(peak_lr)
     f = min(step / total_steps, 1.0)         # past the end the schedule stays at its end: never extrapolated
@@ -359,38 +357,8 @@ def build_model(
     return model
 
 # %% ../nbs/08_cifar10_cnn.ipynb #788c7ef5
-def model_arrays(
-    model,  # has params, and optionally bn_params (a list of dicts with the running averages)
-) -> dict: # flat dict of arrays: params/<name> and bn/<layer>/<running_mean|running_var>
-    "The arrays that define a trained model, named for an .npz file."
-    a = {f'params/{k}': v for k, v in model.params.items()}
-    for i, bn in enumerate(getattr(model, 'bn_params', None) or []):
-        for k in ('running_mean', 'running_var'):
-            if k in bn: a[f'bn/{i}/{k}'] = bn[k]
-    return a
-
-def _set_model_arrays(model, arrays, what):
-    "Load the arrays of model_arrays back into a model of the same architecture."
-    params = {k.split('/', 1)[1]: v for k, v in arrays.items() if k.startswith('params/')}
-    if set(params) != set(model.params):
-        raise ValueError(f"{what} holds parameters {sorted(params)}, the model has {sorted(model.params)}")
-    for k, v in params.items():
-        if v.shape != model.params[k].shape:
-            raise ValueError(f"{what}: parameter {k} has shape {v.shape}, the model expects {model.params[k].shape}")
-        if v.dtype.kind not in 'iuf':
-            raise ValueError(f"{what}: parameter {k} holds {v.dtype} values, not numbers")
-        model.params[k] = np.array(v, dtype=model.params[k].dtype)
-    bns = getattr(model, 'bn_params', None) or []
-    for key, v in arrays.items():
-        if key.startswith('bn/'):
-            parts = key.split('/')
-            if not (len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(bns)
-                    and parts[2] in ('running_mean', 'running_var')):
-                raise ValueError(f"{what} holds {key[:60]!r}, which the model does not have")
-            bn, k = bns[int(parts[1])], parts[2]
-            if k in bn and np.shape(v) != np.shape(bn[k]):
-                raise ValueError(f"{what}: {key} has shape {np.shape(v)}, the model expects {np.shape(bn[k])}")
-            bn[k] = np.array(v, dtype=np.float64 if v.dtype.kind not in 'f' else v.dtype)
+# The checkpoint format of chapter 02's Solver: the model's arrays, one atomic writer and one validating reader
+from .two_layer_net import model_arrays, _set_model_arrays, _write_checkpoint, _read_checkpoint
 
 # %% ../nbs/08_cifar10_cnn.ipynb #3505b71c
 def save_checkpoint(
@@ -400,17 +368,13 @@ def save_checkpoint(
     extra: dict=None,       # further named arrays (e.g. optimiser state)
 ):
     "Write the model, a JSON meta document and extra arrays to one .npz file, atomically, without pickle."
-    from dl_nb.data import _write_atomic   # the package's one writer: new temporary file, fsync, rename
     meta = dict(meta or {})
     meta.setdefault('model', getattr(model, 'spec', None))
     if meta['model'] is None:
         raise ValueError("save_checkpoint: the model has no spec (build it with build_model) and meta has no 'model'")
-    meta['format'] = 'dl_nb checkpoint 1'
-    arrays = {**model_arrays(model), **(extra or {}), 'meta': np.array(json.dumps(meta))}
-    _write_atomic(path, lambda f: np.savez(f, **arrays))
+    _write_checkpoint(path, {**model_arrays(model), **(extra or {})}, meta)   # the Solver's format and atomic writer
 
 # %% ../nbs/08_cifar10_cnn.ipynb #e5857e15
-_CKPT_EXPANSION = 4   # the arrays of a checkpoint may decompress to at most 4x its file size (save_checkpoint does not compress)
 _MAX_SPEC_PARAMS = 1 << 28   # at most 268 million parameters (1 GiB in float32), and never far more than the file stores
 
 def _spec_param_count(name, input_dim, num_classes, kwargs) -> int:
@@ -452,24 +416,9 @@ def load_checkpoint(
     path,  # a file written by save_checkpoint
 ) -> tuple: # (model rebuilt and loaded, meta dict, extra arrays dict)
     "Rebuild the model stored in a checkpoint, with its parameters and running averages; no pickle involved."
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    size = path.stat().st_size
-    try:
-        import zipfile
-        with zipfile.ZipFile(path) as z:   # the sizes the members claim, checked before anything is decompressed
-            claimed = sum(i.file_size for i in z.infolist())
-        if claimed > max(_CKPT_EXPANSION * size, 1 << 20):
-            raise ValueError(f"its members claim {claimed:,} bytes from a file of {size:,} bytes")
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        meta = json.loads(str(arrays.pop('meta')))
-        if not isinstance(meta, dict): raise ValueError(f"its meta data is {type(meta).__name__}, not a JSON object")
-    except Exception as e:   # truncated, not a zip, a .npy, object arrays, no or broken meta data
-        raise ValueError(f"{path} is not a dl_nb checkpoint ({type(e).__name__}: {str(e)[:200]})") from None
+    arrays, meta = _read_checkpoint(path)   # the one reader: no pickle, no zip bombs, a JSON meta entry
     spec = meta.get('model')
-    if meta.get('format') != 'dl_nb checkpoint 1' or not isinstance(spec, dict) or 'name' not in spec:
+    if not isinstance(spec, dict) or 'name' not in spec:
         raise ValueError(f"{path} is not a dl_nb checkpoint (no model description in its meta data)")
     stored = sum(v.size for k, v in arrays.items() if k.startswith('params/'))
     try:
@@ -482,27 +431,48 @@ def load_checkpoint(
     extra = {k: v for k, v in arrays.items() if not k.startswith(('params/', 'bn/'))}
     return model, meta, extra
 
-
 # %% ../nbs/08_cifar10_cnn.ipynb #dd24aae7
-def predict_scores(
-    model,                # has loss(X) returning class scores
-    X: np.ndarray,        # images, shape (N, C, H, W)
-    batch_size: int=500,  # images per forward pass
-    tta: bool=False,      # add the scores of the left-right mirrored images (test-time augmentation)
-) -> np.ndarray: # scores, shape (N, num_classes)
-    "Class scores in test mode, batch by batch, optionally summed with the scores of the mirrored images."
-    out = []
-    for i in range(0, len(X), batch_size):
-        xb = X[i:i + batch_size]
-        s = model.loss(xb)
-        if tta:
-            s = s + model.loss(np.ascontiguousarray(xb[..., ::-1]))
-        out.append(s)
-    return np.concatenate(out)
+from .two_layer_net import predict_scores   # defined with the Solver in chapter 02: the book's one prediction helper
 
 # %% ../nbs/08_cifar10_cnn.ipynb #fe0ded3d
-class Trainer:
-    "Minibatch training by epochs: shuffling, augmentation, a learning-rate schedule, Nesterov SGD, checkpoints, a time budget."
+from fastcore.basics import patch
+from .two_layer_net import Solver, accuracy
+
+def _check_trainer_args(data, epochs, batch_size, lr, schedule, warmup, momentum, crop_pad, num_train_eval, seed):
+    "Refuse a bad configuration or bad data when the Trainer is built, not after an epoch of work."
+    for k in ('X_train', 'y_train', 'X_val', 'y_val'):
+        if k not in data:
+            raise ValueError(f"Trainer: data is missing {k!r}; it needs X_train, y_train, X_val and y_val")
+    if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+        raise ValueError(f"Trainer: epochs must be an integer >= 1, got {epochs!r}")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ValueError(f"Trainer: batch_size must be an integer >= 1, got {batch_size!r}")
+    if not lr > 0:
+        raise ValueError(f"Trainer: lr must be > 0, got {lr}")
+    lr_at(0, 1, lr, schedule, warmup)          # validates the schedule's arguments
+    if not (isinstance(momentum, (int, float, np.integer, np.floating)) and 0 <= momentum < 1):
+        raise ValueError(f"Trainer: momentum must be a number in [0, 1), got {momentum!r}")
+    for name, v, low in (('crop_pad', crop_pad, 0), ('num_train_eval', num_train_eval, 1), ('seed', seed, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+            raise ValueError(f"Trainer: {name} must be an integer >= {low}, got {v!r}")
+    for split in ('train', 'val'):
+        Xs, ys = data[f'X_{split}'], np.asarray(data[f'y_{split}'])
+        if not hasattr(Xs, 'shape') or Xs.ndim < 2 or ys.ndim != 1 or len(Xs) != len(ys):
+            raise ValueError(f"Trainer: X_{split} has shape {getattr(Xs, 'shape', type(Xs).__name__)} and y_{split} "
+                             f"{ys.shape}: they must hold one label per image")
+        if len(ys) == 0:
+            raise ValueError(f"Trainer: the {split} split is empty (X_{split} has shape {Xs.shape})")
+        if ys.dtype.kind not in 'iu' or ys.min() < 0:
+            raise ValueError(f"Trainer: y_{split} must hold integer labels >= 0, got {ys.dtype} from {ys.min()}")
+    if data['X_val'].shape[1:] != data['X_train'].shape[1:]:
+        raise ValueError(f"Trainer: validation images {data['X_val'].shape[1:]} differ from training images "
+                         f"{data['X_train'].shape[1:]}")
+    if len(np.unique(data['y_train'])) < 2:
+        raise ValueError(f"Trainer: y_train holds a single class ({int(data['y_train'][0])}); there is nothing to learn")
+
+class Trainer(Solver):
+    "The Solver's loop with the strong recipe: shuffled epochs, augmentation, a schedule, Nesterov SGD, two checkpoints, a time budget."
+    _bar_args = dict(desc='training', unit='step', dynamic_ncols=True, leave=False)
     def __init__(self,
                  model,                    # has params, loss(X, y=None) and optionally bn_params and spec
                  data: dict,               # X_train, y_train, X_val, y_val: images (N, C, H, W) and integer labels
@@ -520,181 +490,180 @@ class Trainer:
                  meta: dict=None,          # JSON-serialisable information stored in the checkpoints
                  num_train_eval: int=1000, # training images scored after every epoch
                  progress: bool=True,      # show a progress bar
-                 log=print,                # called with one line per epoch (None: silent)
+                 log=print,                # called with one line per epoch (None: silent), with or without the bar
                 ):
-        for k in ('X_train', 'y_train', 'X_val', 'y_val'):
-            if k not in data:
-                raise ValueError(f"Trainer: data is missing {k!r}; it needs X_train, y_train, X_val and y_val")
-        if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
-            raise ValueError(f"Trainer: epochs must be an integer >= 1, got {epochs!r}")
-        if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
-            raise ValueError(f"Trainer: batch_size must be an integer >= 1, got {batch_size!r}")
-        if not lr > 0:
-            raise ValueError(f"Trainer: lr must be > 0, got {lr}")
-        lr_at(0, 1, lr, schedule, warmup)          # validates the schedule's arguments
-        if not (isinstance(momentum, (int, float, np.integer, np.floating)) and 0 <= momentum < 1):
-            raise ValueError(f"Trainer: momentum must be a number in [0, 1), got {momentum!r}")
-        for name, v, low in (('crop_pad', crop_pad, 0), ('num_train_eval', num_train_eval, 1), ('seed', seed, 0)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-                raise ValueError(f"Trainer: {name} must be an integer >= {low}, got {v!r}")
-        for split in ('train', 'val'):
-            Xs, ys = data[f'X_{split}'], np.asarray(data[f'y_{split}'])
-            if not hasattr(Xs, 'shape') or Xs.ndim < 2 or ys.ndim != 1 or len(Xs) != len(ys):
-                raise ValueError(f"Trainer: X_{split} has shape {getattr(Xs, 'shape', type(Xs).__name__)} and y_{split} "
-                                 f"{ys.shape}: they must hold one label per image")
-            if len(ys) == 0:
-                raise ValueError(f"Trainer: the {split} split is empty (X_{split} has shape {Xs.shape})")
-            if ys.dtype.kind not in 'iu' or ys.min() < 0:
-                raise ValueError(f"Trainer: y_{split} must hold integer labels >= 0, got {ys.dtype} from {ys.min()}")
-        if data['X_val'].shape[1:] != data['X_train'].shape[1:]:
-            raise ValueError(f"Trainer: validation images {data['X_val'].shape[1:]} differ from training images "
-                             f"{data['X_train'].shape[1:]}")
-        if len(np.unique(data['y_train'])) < 2:
-            raise ValueError(f"Trainer: y_train holds a single class ({int(data['y_train'][0])}); there is nothing to learn")
+        _check_trainer_args(data, epochs, batch_size, lr, schedule, warmup, momentum, crop_pad, num_train_eval, seed)
         if out_dir is not None:
             Path(out_dir).mkdir(parents=True, exist_ok=True)   # now, not after the first epoch
-        self.model, self.data = model, data
+        super().__init__(model, data, update_rule=sgd_nesterov, optim_config={'momentum': float(momentum)},
+                         batch_size=int(batch_size), num_epochs=int(epochs), print_every=0, progress=progress)
+        self.data, self.log, self.meta = data, log, dict(meta or {})
         self.config = dict(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), schedule=schedule,
                            warmup=float(warmup), momentum=float(momentum), crop_pad=int(crop_pad), flip=bool(flip),
                            tta=bool(flip if tta is None else tta), seed=int(seed), num_train_eval=int(num_train_eval))
         self.out_dir = None if out_dir is None else Path(out_dir)
-        self.meta, self.progress, self.log = dict(meta or {}), progress, log
-        n = len(data['y_train'])
-        self.steps_per_epoch = max(n // self.config['batch_size'], 1)
-        self.total_steps = self.config['epochs'] * self.steps_per_epoch
-        pick = np.random.default_rng([int(seed), 1]).permutation(n)[:int(num_train_eval)]
+        self.total_steps = self.num_epochs * self.iters_per_epoch
+        pick = np.random.default_rng([int(seed), 1]).permutation(len(data['y_train']))[:int(num_train_eval)]
         self._train_eval = np.sort(pick)
-        self.epoch, self.step, self.stopped = 0, 0, None
-        self.history = {'loss_history': [], 'lr_history': [], 'train_acc_history': [], 'val_acc_history': [],
-                        'time_history': []}
-        self.best_epoch, self.best_val_acc, self._best = None, -1.0, None
-        self.optim = {k: {'momentum': float(momentum)} for k in model.params}
-        self.eval_seconds_per_image = None
-        self.train_seconds = 0.0
+        self.best_epoch, self.lr_history, self.time_history = None, [], []
+        self.eval_seconds_per_image, self._reserve_images, self._rng = None, 0, None
 
     def accuracy(self,
                  X: np.ndarray,  # images (N, C, H, W)
                  y: np.ndarray,  # labels (N,)
                 ) -> float: # fraction classified correctly (test mode, with test-time flips if configured)
         "Accuracy of the current model."
-        return float(np.mean(np.argmax(predict_scores(self.model, X, tta=self.config['tta']), axis=1) == y))
+        return accuracy(self.model, X, y, tta=self.config['tta'])
 
-    def _record(self):
-        "Accuracies after an epoch (or before the first), the best model so far, checkpoints, one log line."
-        t = time.perf_counter()
-        d = self.data
-        val = self.accuracy(d['X_val'], d['y_val'])
-        self.eval_seconds_per_image = (time.perf_counter() - t) / len(d['y_val'])
-        train = self.accuracy(d['X_train'][self._train_eval], d['y_train'][self._train_eval])
-        h = self.history
-        h['train_acc_history'].append(train); h['val_acc_history'].append(val)
-        h['time_history'].append(round(self.train_seconds, 3))
-        if self.epoch > 0 and val >= self.best_val_acc:
-            self.best_epoch, self.best_val_acc = self.epoch, val
-            self._best = {k: v.copy() for k, v in model_arrays(self.model).items()}
-            if self.out_dir is not None:
-                save_checkpoint(self.out_dir / 'best.npz', self.model, self._meta())
-        if self.epoch > 0 and self.out_dir is not None:
-            save_checkpoint(self.out_dir / 'last.npz', self.model, self._meta(), self._state_arrays())
-        if self.log is not None and self.epoch > 0:
-            losses = h['loss_history'][-self.steps_per_epoch:]
-            msg = (f"epoch {self.epoch}/{self.config['epochs']}: loss {np.mean(losses):.3f}, train acc {train:.3f}, "
-                   f"val acc {val:.3f}, {self.train_seconds:.0f} s")
-            tqdm.write(msg) if self.progress else self.log(msg)
+    steps_per_epoch = property(lambda self: self.iters_per_epoch, doc="Steps (minibatches) per epoch")
+    optim = property(lambda self: self.optim_configs, doc="One config dict (momentum, velocity, ...) per parameter")
+    step = property(lambda self: self.iteration, lambda self, v: setattr(self, 'iteration', v), doc="Steps taken")
 
-    def _meta(self):
-        return {**self.meta, 'model': getattr(self.model, 'spec', self.meta.get('model')), 'config': self.config,
-                'trainer': {'epoch': self.epoch, 'step': self.step, 'steps_per_epoch': self.steps_per_epoch, 'best_epoch': self.best_epoch,
-                            'best_val_acc': self.best_val_acc, 'stopped': self.stopped,
-                            'train_seconds': self.train_seconds, 'history': self.history}}
+    @property
+    def history(self) -> dict:
+        "loss_history and lr_history per step; train_acc_history, val_acc_history and time_history per epoch."
+        return {'loss_history': self.loss_history, 'lr_history': self.lr_history,
+                'train_acc_history': self.train_acc_history, 'val_acc_history': self.val_acc_history,
+                'time_history': self.time_history}
+    @history.setter
+    def history(self, h):
+        self.loss_history, self.lr_history = list(h['loss_history']), list(h['lr_history'])
+        self.train_acc_history, self.val_acc_history = list(h['train_acc_history']), list(h['val_acc_history'])
+        self.time_history = list(h['time_history'])
 
-    def _state_arrays(self):
-        a = {f'optim/{k}/velocity': c['velocity'] for k, c in self.optim.items() if 'velocity' in c}
-        a.update({f'best/{k}': v for k, v in (self._best or {}).items()})
-        return a
+# %% ../nbs/08_cifar10_cnn.ipynb #380c5a17
+@patch
+def _draw_batch(self:Trainer) -> np.ndarray: # sorted indices of the next minibatch
+    "Trainer: a seeded permutation per epoch, cut into batches; the same generator then drives the augmentation."
+    i = self.iteration % self.iters_per_epoch
+    if i == 0 or self._rng is None:
+        self._rng = np.random.default_rng([self.config['seed'], self.epoch])
+        self._perm = self._rng.permutation(len(self.y_train))
+    return np.sort(self._perm[i * self.batch_size:(i + 1) * self.batch_size])
 
-    def resume(self,
-               path,  # a last.npz written by a Trainer with the same configuration
-              ):
-        "Continue from a checkpoint: parameters, running averages, momentum buffers, history and best model."
-        model, meta, extra = load_checkpoint(path)
-        if meta.get('config') != self.config:
-            diff = {k: (meta.get('config', {}).get(k), v) for k, v in self.config.items()
-                    if meta.get('config', {}).get(k) != v}
-            raise ValueError(f"resume: {path} was written with another configuration (saved, current): {diff}")
-        if 'trainer' not in meta or not any(k.startswith('optim/') for k in extra):
-            raise ValueError(f"resume: {path} holds no training state; resume from a last.npz")
-        t = meta['trainer']
-        if not (isinstance(t, dict) and all(type(t.get(k)) is int and t[k] >= 0 for k in ('epoch', 'step'))
-                and isinstance(t.get('history'), dict)):
-            raise ValueError(f"resume: the training state in {path} is damaged (epoch, step or history missing)")
-        if t['step'] != t['epoch'] * self.steps_per_epoch or t['epoch'] > self.config['epochs']:
-            raise ValueError(f"resume: {path} took {t['step']} steps in {t['epoch']} epoch(s), but this training set "
-                             f"({len(self.data['y_train'])} images, {self.steps_per_epoch} steps per epoch) would have "
-                             f"taken {t['epoch'] * self.steps_per_epoch}: the training data changed since the checkpoint")
-        _set_model_arrays(self.model, model_arrays(model), str(path))
-        self.epoch, self.step, self.stopped = t['epoch'], t['step'], None
-        self.best_epoch, self.best_val_acc, self.train_seconds = t['best_epoch'], t['best_val_acc'], t['train_seconds']
-        self.history = t['history']
-        for k, v in extra.items():
-            if k.startswith('optim/'):
-                self.optim[k.split('/')[1]]['velocity'] = v
-        best = {k[len('best/'):]: v for k, v in extra.items() if k.startswith('best/')}
-        self._best = best or None
-        return self
+@patch
+def _batch(self:Trainer, idx):
+    "The minibatch of these indices, randomly cropped and flipped as configured."
+    c, X = self.config, self.X_train[idx]
+    if c['crop_pad'] or c['flip']:
+        X = random_crop_flip(X, c['crop_pad'], c['flip'], self._rng)
+    return X, self.y_train[idx]
 
-    def _deadline_reached(self, deadline, reserve_images, step_seconds):
-        if deadline is None: return False
-        reserve = reserve_images * (self.eval_seconds_per_image or 0) * 1.2 + step_seconds
-        return time.monotonic() + reserve > deadline
+@patch
+def _update(self:Trainer, grads):
+    "Set this step's learning rate from the schedule, then one Nesterov step of every parameter."
+    c = self.config
+    lr = lr_at(self.iteration, self.total_steps, c['lr'], c['schedule'], c['warmup'])
+    for config in self.optim_configs.values(): config['learning_rate'] = lr
+    Solver._update(self, grads)
+    self.lr_history.append(lr)
 
-    def fit(self,
-            deadline: float=None,     # time.monotonic() value by which training must have stopped (None: no limit)
-            reserve_images: int=0,    # images that will be evaluated after training: their time is kept free
-           ) -> dict: # the history: loss_history and lr_history per step; train_acc, val_acc and time per epoch
-        "Train for the remaining epochs (or until the deadline); the model ends with the best validation parameters."
-        c, m, d = self.config, self.model, self.data
-        if not self.history['val_acc_history']:
-            self._record()                          # epoch 0: the untrained model
-        bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.progress, desc='training',
-                   unit='step', dynamic_ncols=True, leave=False)
-        step_seconds = 0.0
-        try:
-            for epoch in range(self.epoch, c['epochs']):
-                rng = np.random.default_rng([c['seed'], epoch])
-                perm = rng.permutation(len(d['y_train']))
-                for i in range(self.steps_per_epoch):
-                    if self._deadline_reached(deadline, reserve_images, step_seconds):
-                        self.stopped = f'time budget reached in epoch {epoch + 1}'
-                        return self.history
-                    t0 = time.perf_counter()
-                    idx = np.sort(perm[i * c['batch_size']:(i + 1) * c['batch_size']])
-                    xb = d['X_train'][idx]
-                    if c['crop_pad'] or c['flip']:
-                        xb = random_crop_flip(xb, c['crop_pad'], c['flip'], rng)
-                    loss, grads = m.loss(xb, d['y_train'][idx])
-                    if not np.isfinite(loss):
-                        raise FloatingPointError(f"the loss became {loss} at step {self.step + 1} (epoch {epoch + 1}) "
-                                                 f"with peak learning rate {c['lr']}: training diverged; "
-                                                 "try a smaller learning rate")
-                    lr = lr_at(self.step, self.total_steps, c['lr'], c['schedule'], c['warmup'])
-                    for k, config in self.optim.items():
-                        config['learning_rate'] = lr
-                        m.params[k], _ = sgd_nesterov(m.params[k], grads[k], config)
-                    self.history['loss_history'].append(float(loss)); self.history['lr_history'].append(lr)
-                    self.step += 1
-                    step_seconds = time.perf_counter() - t0
-                    self.train_seconds += step_seconds
-                    bar.update(1)
-                    if self.step % 10 == 0: bar.set_postfix(loss=f'{loss:.3f}', lr=f'{lr:.3g}', refresh=False)
-                self.epoch = epoch + 1
-                self._record()
-            self.stopped = None
-        finally:
-            bar.close()
-            if self._best is not None:     # the model ends with the best epoch's parameters
-                _set_model_arrays(m, self._best, 'the best epoch')
-        return self.history
+@patch
+def _divergence_message(self:Trainer, loss) -> str:
+    return (f"the loss became {loss} at step {self.iteration + 1} (epoch {self.epoch + 1}) with peak learning rate "
+            f"{self.config['lr']}: training diverged; try a smaller learning rate")
+
+@patch
+def _after_step(self:Trainer, loss):
+    if self.iteration % 10 == 0 and self._bar is not None:
+        self._bar.set_postfix(loss=f'{loss:.3f}', lr=f'{self.lr_history[-1]:.3g}', refresh=False)
+
+@patch
+def _decay_lr(self:Trainer): pass   # the schedule sets every step's rate
+
+# %% ../nbs/08_cifar10_cnn.ipynb #9489cb38
+@patch
+def _measure(self:Trainer) -> tuple: # (training accuracy, validation accuracy)
+    "Trainer: all validation images (timed, for the time budget) and a fixed subset of the training images."
+    t = time.perf_counter()
+    val = self.accuracy(self.X_val, self.y_val)
+    self.eval_seconds_per_image = (time.perf_counter() - t) / len(self.y_val)
+    train = self.accuracy(self.X_train[self._train_eval], self.y_train[self._train_eval])
+    self.time_history.append(round(self.train_seconds, 3))
+    return train, val
+
+@patch
+def _is_better(self:Trainer, val_acc) -> bool: return self.epoch > 0 and val_acc >= self.best_val_acc
+
+@patch
+def _keep_best(self:Trainer, val_acc):
+    Solver._keep_best(self, val_acc)
+    self.best_epoch = self.epoch
+
+@patch
+def _log_accuracies(self:Trainer, train_acc, val_acc):
+    if self.epoch > 0:
+        self._log(f"epoch {self.epoch}/{self.config['epochs']}: loss {np.mean(self.loss_history[-self.iters_per_epoch:]):.3f}, "
+                  f"train acc {train_acc:.3f}, val acc {val_acc:.3f}, {self.train_seconds:.0f} s")
+
+@patch
+def _reserve_seconds(self:Trainer) -> float:
+    "The last step's time, and the time the images evaluated after training will need."
+    return self._reserve_images * (self.eval_seconds_per_image or 0) * 1.2 + getattr(self, '_step_seconds', 0.0)
+
+@patch
+def fit(self:Trainer,
+        deadline: float=None,     # time.monotonic() value by which training must have stopped (None: no limit)
+        reserve_images: int=0,    # images that will be evaluated after training: their time is kept free
+       ) -> dict: # the history: loss_history and lr_history per step; train_acc, val_acc and time per epoch
+    "Train for the remaining epochs (or until the deadline); the model ends with the best validation parameters."
+    self._reserve_images = reserve_images
+    self.train(deadline)
+    return self.history
+
+# %% ../nbs/08_cifar10_cnn.ipynb #5c2012cd
+@patch
+def _meta(self:Trainer) -> dict:
+    return {**self.meta, 'model': getattr(self.model, 'spec', self.meta.get('model')), 'config': self.config,
+            'trainer': {'epoch': self.epoch, 'step': self.step, 'steps_per_epoch': self.steps_per_epoch,
+                        'best_epoch': self.best_epoch, 'best_val_acc': self.best_val_acc, 'stopped': self.stopped,
+                        'train_seconds': self.train_seconds, 'history': self.history}}
+
+@patch
+def _state_arrays(self:Trainer) -> dict:
+    a = {f'optim/{k}/velocity': c['velocity'] for k, c in self.optim_configs.items() if 'velocity' in c}
+    a.update({f'best/{k}': v for k, v in (self._best or {}).items()})
+    return a
+
+@patch
+def _save_checkpoint(self:Trainer):
+    "Trainer: best.npz when the epoch is the best so far, and last.npz (resumable) after every epoch."
+    if self.out_dir is None or self.epoch == 0: return
+    if self.best_epoch == self.epoch:
+        save_checkpoint(self.out_dir / 'best.npz', self.model, self._meta())
+    save_checkpoint(self.out_dir / 'last.npz', self.model, self._meta(), self._state_arrays())
+
+_HISTORY_KEYS = ('loss_history', 'lr_history', 'train_acc_history', 'val_acc_history', 'time_history')
+
+@patch
+def resume(self:Trainer,
+           path,  # a last.npz written by a Trainer with the same configuration
+          ):
+    "Continue from a checkpoint: parameters, running averages, momentum buffers, history and best model."
+    model, meta, extra = load_checkpoint(path)
+    if meta.get('config') != self.config:
+        diff = {k: (meta.get('config', {}).get(k), v) for k, v in self.config.items()
+                if meta.get('config', {}).get(k) != v}
+        raise ValueError(f"resume: {path} was written with another configuration (saved, current): {diff}")
+    if 'trainer' not in meta or not any(k.startswith('optim/') for k in extra):
+        raise ValueError(f"resume: {path} holds no training state; resume from a last.npz")
+    t = meta['trainer']
+    if not (isinstance(t, dict) and all(type(t.get(k)) is int and t[k] >= 0 for k in ('epoch', 'step'))
+            and isinstance(t.get('history'), dict) and all(isinstance(t['history'].get(k), list) for k in _HISTORY_KEYS)):
+        raise ValueError(f"resume: the training state in {path} is damaged (epoch, step or history missing)")
+    if t['step'] != t['epoch'] * self.steps_per_epoch or t['epoch'] > self.config['epochs']:
+        raise ValueError(f"resume: {path} took {t['step']} steps in {t['epoch']} epoch(s), but this training set "
+                         f"({len(self.data['y_train'])} images, {self.steps_per_epoch} steps per epoch) would have "
+                         f"taken {t['epoch'] * self.steps_per_epoch}: the training data changed since the checkpoint")
+    _set_model_arrays(self.model, model_arrays(model), str(path))
+    self.epoch, self.step, self.stopped, self._rng = t['epoch'], t['step'], None, None
+    self.best_epoch, self.best_val_acc, self.train_seconds = t['best_epoch'], t['best_val_acc'], t['train_seconds']
+    self.history = t['history']
+    for k, v in extra.items():
+        if k.startswith('optim/'):
+            self.optim_configs[k.split('/')[1]]['velocity'] = v
+    self._best = {k[len('best/'):]: v for k, v in extra.items() if k.startswith('best/')} or None
+    return self
 
 # %% ../nbs/08_cifar10_cnn.ipynb #8c244998
 def confusion_matrix(
