@@ -221,6 +221,12 @@ def _write_atomic(path, write, exclusive: bool=False) -> None:
             finally: os.close(dfd)
         except OSError: pass
 
+def _npz_bytes(arrays: dict) -> bytes:
+    "The .npz file of `arrays`, built in memory: a Ctrl-C inside np.savez then leaves no half-closed zip file on disk."
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
 # %% ../nbs/90_data.ipynb #f2844377
 def load_image_folder(
     root,           # folder with one sub-folder of .jpg/.jpeg/.png images per class
@@ -245,7 +251,7 @@ def load_image_folder(
     X = _decode_images(root, files)
     y = np.repeat(np.arange(len(classes), dtype=np.int64), [counts[c] for c in classes])
     if path is not None:
-        try: _write_atomic(path, lambda f: np.savez(f, X=X, y=y, class_names=np.array(classes), fingerprint=np.array(fp)))
+        try: _write_atomic(path, lambda f: f.write(_npz_bytes(dict(X=X, y=y, class_names=np.array(classes), fingerprint=np.array(fp)))))
         except OSError as e: warnings.warn(f"could not write the image cache {path}: {e}")
     return X, y, list(classes)
 

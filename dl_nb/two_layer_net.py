@@ -377,11 +377,11 @@ _CKPT_EXPANSION = 4   # the arrays of a checkpoint may decompress to at most 4x 
 
 def _write_checkpoint(path, arrays: dict, meta: dict):
     "The one checkpoint writer: named plain arrays and a JSON `meta` entry in one .npz, written atomically."
-    from dl_nb.data import _write_atomic   # the package's one writer: new temporary file, fsync, rename
+    from dl_nb.data import _write_atomic, _npz_bytes   # the package's one writer: new temporary file, fsync, rename
     meta = dict(meta)
     meta['format'] = CHECKPOINT_FORMAT
     arrays = {**{k: _as_plain_array(v, k) for k, v in arrays.items()}, 'meta': np.array(json.dumps(meta))}
-    _write_atomic(path, lambda f: np.savez(f, **arrays))
+    _write_atomic(path, lambda f: f.write(_npz_bytes(arrays)))
 
 def _read_checkpoint(path) -> tuple: # (arrays, meta)
     "The one checkpoint reader: refuses non-files, zip bombs, pickles and files without dl_nb meta data."
