@@ -19,13 +19,14 @@ from .data import *
 from .vis import *
 from .rnn import *
 from .attention import *
+from .gpt import *
 from .runtime import *
 from . import (
     layers as _layers, linear_classifier as _linear_classifier, two_layer_net as _two_layer_net, fc_net as _fc_net,
     norm as _norm, conv as _conv, spatial_norm as _spatial_norm, modules as _modules, training as _training,
-    rnn as _rnn, attention as _attention, data as _data, vis as _vis, runtime as _runtime)
+    rnn as _rnn, attention as _attention, gpt as _gpt, data as _data, vis as _vis, runtime as _runtime)
 
 _chapters = [
     _layers, _linear_classifier, _two_layer_net, _fc_net, _norm, _conv, _spatial_norm, _modules, _training, _rnn,
-    _attention, _data, _vis, _runtime]
+    _attention, _gpt, _data, _vis, _runtime]
 __all__ = [name for m in _chapters for name in m.__all__]
