@@ -9,7 +9,9 @@ __all__ = []
 from .layers import *
 from .linear_classifier import *
 from .two_layer_net import *
+from .solver import *
 from .fc_net import *
+from .optim import *
 from .norm import *
 from .conv import *
 from .spatial_norm import *
@@ -22,11 +24,11 @@ from .attention import *
 from .gpt import *
 from .runtime import *
 from . import (
-    layers as _layers, linear_classifier as _linear_classifier, two_layer_net as _two_layer_net, fc_net as _fc_net,
+    layers as _layers, linear_classifier as _linear_classifier, two_layer_net as _two_layer_net, solver as _solver, fc_net as _fc_net, optim as _optim,
     norm as _norm, conv as _conv, spatial_norm as _spatial_norm, modules as _modules, training as _training,
     rnn as _rnn, attention as _attention, gpt as _gpt, data as _data, vis as _vis, runtime as _runtime)
 
 _chapters = [
-    _layers, _linear_classifier, _two_layer_net, _fc_net, _norm, _conv, _spatial_norm, _modules, _training, _rnn,
+    _layers, _linear_classifier, _two_layer_net, _solver, _fc_net, _optim, _norm, _conv, _spatial_norm, _modules, _training, _rnn,
     _attention, _gpt, _data, _vis, _runtime]
 __all__ = [name for m in _chapters for name in m.__all__]

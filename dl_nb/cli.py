@@ -200,7 +200,8 @@ def _check_settings(s, path) -> dict:
 # %% ../nbs/92_cli.ipynb #0619f46b
 def _evaluate_test(model, data, tta):
     "Accuracy with and without test-time flips, per-class accuracy and the confusion matrix on the test split."
-    from dl_nb.training import predict_scores, confusion_matrix
+    from dl_nb.solver import predict_scores
+    from dl_nb.vis import confusion_matrix
     X, y = data['X_test'], data['y_test']
     plain = predict_scores(model, X)
     scores = plain + predict_scores(model, np.ascontiguousarray(X[..., ::-1])) if tta else plain
@@ -216,7 +217,7 @@ def _save_figures(out, history, cm, class_names, title):
         matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from dl_nb.vis import plot_training_curves
-    from dl_nb.training import plot_confusion_matrix
+    from dl_nb.vis import plot_confusion_matrix
     from dl_nb.data import _write_atomic
     figs = {}
     if len(history['val_acc_history']) > 1: figs['curves.png'] = plot_training_curves(history, title=title)
@@ -283,6 +284,7 @@ def _claim_out(out, a, report, name, model_name) -> Path:
 def _prepare_run(a, wall0) -> tuple: # (settings, data, model, report, output folder, run description)
     "Settings, data and model of the run, and its folder with a first run.json."
     from dl_nb import training as tr
+    from dl_nb.data import load_dataset
     if a.resume:
         data_arg, run, out = _resume_run(a)
     else:
@@ -291,8 +293,8 @@ def _prepare_run(a, wall0) -> tuple: # (settings, data, model, report, output fo
         _check_out(out, a.resume)            # before the data is loaded: fail fast
     name = data_arg if data_arg in ('digits', 'cifar10') else str(Path(data_arg).expanduser())
     saved = run['settings'] if run else {}
-    data = tr.load_dataset(name, root=a.root, download=a.download, seed=saved.get('seed', a.seed or 0),
-                           num_validation=saved.get('val', a.val), dtype=saved.get('dtype', a.dtype or 'float32'))
+    data = load_dataset(name, root=a.root, download=a.download, seed=saved.get('seed', a.seed or 0),
+                        num_validation=saved.get('val', a.val), dtype=saved.get('dtype', a.dtype or 'float32'))
     s = run['settings'] if run else _new_settings(a, name, data)
     kwargs = {'reg': s['weight_decay'], **({'label_smoothing': s['label_smoothing']} if s['model'] == 'strong' else {})}
     model = tr.build_model(s['model'], data['input_dim'], len(data['class_names']), s['dtype'], s['seed'], **kwargs)
@@ -390,6 +392,7 @@ def _record_interruption(e, out, report, trainer, wall0) -> int:
 # %% ../nbs/92_cli.ipynb #0518e096
 def _evaluate(a) -> int:
     from dl_nb import training as tr
+    from dl_nb.data import load_dataset
     model, meta, _ = tr.load_checkpoint(a.checkpoint)
     info, run, config = meta.get('data'), meta.get('run'), meta.get('config')
     if not (isinstance(info, dict) and isinstance(info.get('name'), str) and isinstance(info.get('class_names'), list)
@@ -401,8 +404,8 @@ def _evaluate(a) -> int:
         raise ValueError(f"{a.checkpoint} names {len(info['class_names'])} classes for a model of {meta['model']['num_classes']}")
     data_arg = a.data or (run.get('data') if isinstance(run.get('data'), str) else None) or info['name']
     name = data_arg if data_arg in ('digits', 'cifar10') else str(Path(data_arg).expanduser())
-    data = tr.load_dataset(name, root=a.root, download=a.download, stats=(info['mean'], info['std']),
-                           splits=('test',), dtype=meta['model']['dtype'])
+    data = load_dataset(name, root=a.root, download=a.download, stats=(info['mean'], info['std']),
+                        splits=('test',), dtype=meta['model']['dtype'])
     if data['class_names'] != info['class_names']:
         raise ValueError(f"the test data has classes {data['class_names']}, the checkpoint was trained on "
                          f"{info['class_names']}")

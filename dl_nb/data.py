@@ -6,7 +6,8 @@
 __all__ = ['CIFAR10_CLASSES', 'CIFAR10_URL', 'CIFAR10_MD5', 'CIFAR10_FILES', 'CIFAR10_ENV', 'CIFAR10_GET', 'data_dir',
            'safe_extract', 'load_image_folder', 'UnsafePickleError', 'load_CIFAR_batch', 'Py2Pickler', 'py2_pickle',
            'save_CIFAR_batch', 'load_CIFAR10', 'load_CIFAR10_class_names', 'download_file', 'download_CIFAR10',
-           'CIFAR10Source', 'find_CIFAR10', 'get_CIFAR10_data', 'write_CIFAR10_batches', 'get_digits_data']
+           'CIFAR10Source', 'find_CIFAR10', 'get_CIFAR10_data', 'write_CIFAR10_batches', 'get_digits_data',
+           'random_crop_flip', 'load_dataset']
 
 # %% ../nbs/90_data.ipynb #1b8dbdea
 import hashlib
@@ -866,3 +867,152 @@ def get_digits_data(
     idx = {'train': order[num_test + num_validation:][:num_training],
            'val': order[num_test:num_test + num_validation], 'test': order[:num_test]}
     return _data_dict({name: (X[i, None], y[i]) for name, i in idx.items()}, dtype, subtract_mean, range(10))
+
+# %% ../nbs/90_data.ipynb #5375c7ce
+from .fast import fused as _fk
+
+def random_crop_flip(
+    X: np.ndarray,     # batch of images, shape (N, C, H, W), float32 or float64
+    pad: int=4,        # reflect-pad by this many pixels, then crop H x W at a random offset (0: no cropping)
+    flip: bool=True,   # mirror each image left-right with probability 1/2
+    rng=None,          # a numpy Generator (None: a fresh unseeded one)
+) -> np.ndarray: # augmented batch, same shape and dtype as X
+    "Random crops of the reflect-padded images and random horizontal flips (compiled)."
+    X = np.asarray(X)
+    if X.ndim != 4 or X.dtype not in (np.float32, np.float64):
+        raise ValueError(f"random_crop_flip: X must be a float32/float64 array of shape (N, C, H, W), got {X.dtype} {X.shape}")
+    H, W = X.shape[2:]
+    if not (isinstance(pad, (int, np.integer)) and 0 <= pad < min(H, W)):
+        raise ValueError(f"random_crop_flip: pad must be an integer in [0, {min(H, W) - 1}] for {H}x{W} images, got {pad!r}")
+    rng = np.random.default_rng() if rng is None else rng
+    N = len(X)
+    dy = rng.integers(0, 2 * pad + 1, N).astype(np.int32)
+    dx = rng.integers(0, 2 * pad + 1, N).astype(np.int32)
+    flips = (rng.random(N) < 0.5) if flip else np.zeros(N, bool)
+    return _fk.crop_flip(np.ascontiguousarray(X), dy, dx, flips.astype(np.uint8), int(pad))
+
+# %% ../nbs/90_data.ipynb #b983267d
+def _standardize(X, mean, std, dtype):
+    "uint8 or float images (N, H, W, C) -> standardised (N, C, H, W) in dtype, one channel at a time."
+    out = np.empty((X.shape[0], X.shape[3], X.shape[1], X.shape[2]), dtype=dtype)
+    for c in range(X.shape[3]):
+        out[:, c] = (X[..., c] - mean[c]) / std[c]
+    return out
+
+def _channel_stats(X, idx, chunk=4096):
+    "Per-channel mean and standard deviation of the images X[idx] (N, H, W, C), accumulated in float64 by chunks."
+    n, s1, s2 = 0, 0.0, 0.0
+    for i in range(0, len(idx), chunk):
+        x = X[idx[i:i + chunk]].astype(np.float64)
+        n += x.size // x.shape[-1]
+        s1 = s1 + x.sum(axis=(0, 1, 2))
+        s2 = s2 + (x * x).sum(axis=(0, 1, 2))
+    mean = s1 / n
+    return mean, np.sqrt(np.maximum(s2 / n - mean ** 2, 1e-16))
+
+def _read_split(data, split, root, download):
+    "One split of a dataset as (images (N, H, W, C), labels, class names)."
+    if data == 'digits':
+        d = get_digits_data(subtract_mean=False, dtype=np.float64, seed=0)
+        X = np.concatenate([d['X_train'], d['X_val']]) if split == 'train' else d['X_test']
+        y = np.concatenate([d['y_train'], d['y_val']]) if split == 'train' else d['y_test']
+        return X.transpose(0, 2, 3, 1), y, [str(c) for c in d['class_names']]
+    if data == 'cifar10':
+        try: source = find_CIFAR10(root)   # root, else $DL_NB_CIFAR10, else the official files in the data folder
+        except FileNotFoundError:
+            if not download: raise
+            source = None
+        if download and (source is None or (source.kind == 'official batches' and not (source.path / 'test_batch').is_file())):
+            folder = data_dir() if root is None else Path(root).expanduser()
+            source = find_CIFAR10(download_CIFAR10(folder.parent if folder.name == 'cifar-10-batches-py' else folder))
+        if source.kind == 'image folder': return load_image_folder(source.path / split)
+        folder = source.path
+        names = load_CIFAR10_class_names(folder) if (folder / 'batches.meta').is_file() else list(CIFAR10_CLASSES)
+        if split == 'test':
+            if not (folder / 'test_batch').is_file():
+                raise FileNotFoundError(_missing_cifar_message(folder, ['test_batch']))
+            return (*load_CIFAR_batch(folder / 'test_batch'), names)
+        Xtr, ytr, _, _ = load_CIFAR10(folder)
+        return Xtr, ytr, names
+    folder = Path(data).expanduser()
+    if not (folder / split).is_dir():
+        raise FileNotFoundError(f"{folder / split} does not exist: an image-folder dataset needs "
+                                f"{folder}/train/<class>/ and {folder}/test/<class>/ with .jpg or .png images")
+    return load_image_folder(folder / split)
+
+def _check_stats(stats, channels):
+    "(mean, std) as float64 arrays of shape (channels,), finite, with std > 0; else a ValueError."
+    try:
+        mean, std = (np.asarray(v, dtype=np.float64) for v in stats)
+    except (TypeError, ValueError):
+        raise ValueError(f"load_dataset: stats must be (mean, std) with one number per channel, got {str(stats)[:100]}") from None
+    if mean.shape != (channels,) or std.shape != (channels,):
+        raise ValueError(f"load_dataset: the images have {channels} channel(s), but stats hold a mean of shape {mean.shape} "
+                         f"and a std of shape {std.shape}")
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
+        raise ValueError(f"load_dataset: stats must be finite with std > 0, got mean {mean} and std {std}")
+    return mean, std
+
+def _check_classes(names, y, data, split):
+    "At least two classes, and every label one of them."
+    if len(names) < 2:
+        raise ValueError(f"{data}: the {split} images hold {len(names)} class(es) {list(names)[:5]}; a classifier needs at least two")
+    if len(y) == 0:
+        raise ValueError(f"{data}: the {split} split holds no images")
+    if y.min() < 0 or y.max() >= len(names):
+        raise ValueError(f"{data}: {split} labels must lie in [0, {len(names)}), got {y.min()} to {y.max()}")
+
+def load_dataset(
+    data='digits',             # 'digits', 'cifar10', or a folder with train/<class>/ and test/<class>/ images
+    root=None,                 # cifar10: cifar-10-batches-py, a folder holding it, or train/+test/ images (None: find_CIFAR10())
+    download: bool=False,      # cifar10: download the official archive if it is missing
+    num_validation: int=None,  # training images held out for validation (None: 300 for digits, else 1000)
+    seed: int=0,               # seed of the validation split
+    dtype=np.float32,          # float dtype of the returned images
+    stats: tuple=None,         # (mean, std) per channel to standardise with (None: computed from the training images)
+    splits: tuple=('train', 'val', 'test'), # the splits to return; ('test',) reads only the test images (needs stats)
+) -> dict: # X_<split> (N, C, H, W), y_<split>, class_names, mean, std, input_dim, name
+    "Load a dataset as standardised float arrays with a seeded validation split, ready for the Trainer."
+    splits = tuple(splits)
+    if not set(splits) <= {'train', 'val', 'test'} or not splits:
+        raise ValueError(f"load_dataset: splits must be taken from 'train', 'val', 'test', got {splits}")
+    if stats is None and 'train' not in splits and 'val' not in splits:
+        raise ValueError("load_dataset: without the training images, pass the standardisation stats=(mean, std)")
+    try: dt = np.dtype(dtype)
+    except TypeError: dt = None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"load_dataset: dtype must be float32 or float64, got {dtype!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"load_dataset: seed must be an integer >= 0, got {seed!r}")
+    out = {'name': data if data in ('digits', 'cifar10') else str(data)}
+    names, image_shape = None, None
+    if 'train' in splits or 'val' in splits:
+        X, y, names = _read_split(data, 'train', root, download)
+        _check_classes(names, y, data, 'train')
+        image_shape = X.shape[1:]
+        nv = (300 if data == 'digits' else 1000) if num_validation is None else num_validation
+        if not (isinstance(nv, (int, np.integer)) and 0 < nv < len(y)):
+            raise ValueError(f"load_dataset: num_validation must be an integer in [1, {len(y) - 1}] "
+                             f"for {len(y)} training images, got {nv!r}")
+        perm = np.random.default_rng(seed).permutation(len(y))
+        idx = {'val': np.sort(perm[:nv]), 'train': np.sort(perm[nv:])}
+        stats = _channel_stats(X, idx['train']) if stats is None else _check_stats(stats, X.shape[3])
+        for s in ('train', 'val'):
+            if s in splits:
+                out[f'X_{s}'], out[f'y_{s}'] = _standardize(X[idx[s]], *stats, dtype), y[idx[s]]
+        del X
+    if 'test' in splits:
+        Xte, yte, names_te = _read_split(data, 'test', root, download)
+        if names is not None and names_te != names:
+            raise ValueError(f"{data}: train/ has classes {names} but test/ has {names_te}")
+        if image_shape is not None and Xte.shape[1:] != image_shape:
+            raise ValueError(f"{data}: the test images are {Xte.shape[2]}x{Xte.shape[1]} with {Xte.shape[3]} channel(s), "
+                             f"the training images {image_shape[1]}x{image_shape[0]} with {image_shape[2]}")
+        _check_classes(names_te, yte, data, 'test')
+        names = names_te
+        stats = _check_stats(stats, Xte.shape[3])
+        out['X_test'], out['y_test'] = _standardize(Xte, *stats, dtype), yte
+    mean, std = (np.asarray(v, dtype=np.float64) for v in stats)
+    first = next(v for k, v in out.items() if k.startswith('X_'))
+    out.update(class_names=list(names), mean=mean, std=std, input_dim=tuple(first.shape[1:]))
+    return out

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['visualize_grid', 'show_grid', 'to_uint8_images', 'show_class_samples', 'weights_to_images', 'show_filters',
-           'show_class_templates', 'plot_training_curves', 'plot_search_results']
+           'show_class_templates', 'plot_training_curves', 'plot_search_results', 'confusion_matrix',
+           'plot_confusion_matrix']
 
 # %% ../nbs/91_vis.ipynb #3d2c1aa7
 import math
@@ -234,5 +235,49 @@ def plot_search_results(
         ax.scatter(keys[best, 0], keys[best, 1], s=260, facecolors='none', edgecolors='k', lw=1.5)
         ax.set(xscale='log', yscale='log', xlabel=xlabel, ylabel=ylabel, title=f'{name} accuracy')
         fig.colorbar(sc, ax=ax)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/91_vis.ipynb #8c244998
+def confusion_matrix(
+    y_true: np.ndarray,  # true labels, shape (N,)
+    y_pred: np.ndarray,  # predicted labels, shape (N,)
+    num_classes: int,    # C
+) -> np.ndarray: # counts, shape (C, C): row = true class, column = predicted class
+    "Count the (true, predicted) label pairs."
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"confusion_matrix: y_true and y_pred must be 1-d of one length, got {y_true.shape} and {y_pred.shape}")
+    if y_true.size and (min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= num_classes):
+        raise ValueError(f"confusion_matrix: labels must lie in [0, {num_classes})")
+    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+# %% ../nbs/91_vis.ipynb #f8111a5a
+def plot_confusion_matrix(
+    cm: np.ndarray,       # counts, shape (C, C), from confusion_matrix
+    class_names,          # C names
+    title: str=None,      # figure title
+    size: float=6.0,      # figure width and height in inches
+): # the matplotlib figure
+    "Show the confusion matrix as row-normalised percentages (each row sums to 100%), with the counts' accuracy in the title."
+    import matplotlib.pyplot as plt
+    cm = np.asarray(cm)
+    C = len(class_names)
+    if cm.shape != (C, C):
+        raise ValueError(f"plot_confusion_matrix: cm has shape {cm.shape} but there are {C} class names")
+    rows = cm.sum(axis=1, keepdims=True)
+    pct = 100 * cm / np.maximum(rows, 1)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(pct, cmap='Blues', vmin=0, vmax=100)
+    for i in range(C):
+        for j in range(C):
+            if cm[i, j]:
+                ax.text(j, i, f'{pct[i, j]:.0f}', ha='center', va='center', fontsize=8 if C <= 10 else 6,
+                        color='white' if pct[i, j] > 50 else 'black')
+    ax.set_xticks(range(C), class_names, rotation=45, ha='right', fontsize=8)
+    ax.set_yticks(range(C), class_names, fontsize=8)
+    ax.set_xlabel('predicted class'); ax.set_ylabel('true class')
+    acc = np.trace(cm) / max(cm.sum(), 1)
+    ax.set_title(f"{title + ': ' if title else ''}accuracy {100 * acc:.1f}% ({np.trace(cm)}/{cm.sum()}); row %", fontsize=9)
     fig.tight_layout()
     return fig
