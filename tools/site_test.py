@@ -71,7 +71,7 @@ Promise.all([imgs, mj]).then(() => done(!!window.MathJax), e => done('error: ' +
 
 
 def chapter_pages():
-    "Output page of every notebook in nbs/sidebar.yml (nbdev drops the number prefix: 00_layers.ipynb -> layers.html)."
+    "Output page of every notebook in nbs/sidebar.yml (nbdev drops the number prefix: 00_layers.ipynb -> layers.html, 02a_solver.ipynb -> solver.html)."
     import yaml
     sb = yaml.safe_load((ROOT / 'nbs' / 'sidebar.yml').read_text())
     out = []
@@ -83,7 +83,7 @@ def chapter_pages():
                 if 'href' in it: out.append(it['href'])
                 walk(it.get('contents', []))
     walk(sb['website']['sidebar']['contents'])
-    return [re.sub(r'^\d+_', '', Path(p).stem) + '.html' for p in out]
+    return [re.sub(r'^\d+[a-z]?_', '', Path(p).stem) + '.html' for p in out]
 
 
 def published_url():
