@@ -109,8 +109,9 @@ def make_parser() -> argparse.ArgumentParser: # the parser of the dl_nb command,
     g.add_argument('--n-layer', type=_pos_int, help='Transformer blocks')
     g.add_argument('--n-head', type=_pos_int, help='attention heads per block (must divide --n-embd)')
     g.add_argument('--n-embd', type=_pos_int, help='model width')
-    e = sub.add_parser('evaluate', help='accuracy and confusion matrix of a checkpoint on a test set',
-                       description='Evaluate a checkpoint on the test images of a dataset.')
+    e = sub.add_parser('evaluate', help='accuracy and confusion matrix of a checkpoint on a test set (gpt: validation loss)',
+                       description='Evaluate a checkpoint on the test images of a dataset (a language model: its loss '
+                                   'on the last 10% of its text).')
     e.add_argument('--checkpoint', required=True, help='a best.npz or last.npz written by dl_nb train')
     e.add_argument('--data', default=None, help=f"dataset: {data_help}; only the test images are read (default: the checkpoint's)")
     e.add_argument('--root', default=None, help='cifar10: folder holding cifar-10-batches-py')
@@ -585,7 +586,7 @@ def _read_ckpt(path):
     return _read_checkpoint(path)
 
 # %% ../nbs/92_cli.ipynb #3e625efd
-def _plan_steps(model, d: dict, s: dict, seconds_left: float) -> tuple: # (steps that fit, the measurements)
+def _plan_steps(model, d: dict, s: dict, deadline: float) -> tuple: # (steps that fit, the measurements)
     "Time steps, a loss estimate and a checkpoint on a copy of the model; then the most steps (whole evaluation intervals) that fit."
     import copy, tempfile
     from dl_nb.gpt import GPTTrainer
@@ -604,6 +605,7 @@ def _plan_steps(model, d: dict, s: dict, seconds_left: float) -> tuple: # (steps
     # every evaluation estimates two losses and writes best.npz and last.npz (which also holds AdamW's two moments)
     evaluation = 2 * s['eval_iters'] * batch + 5 * write
     E, margin, reserve = s['eval_interval'], 0.85, 1.0   # a busy machine; the record and the curves at the end
+    seconds_left = deadline - time.monotonic()           # after the measurements, which took some of it
     usable = margin * (seconds_left - reserve)
     fit = int((usable - evaluation) / (step + evaluation / E)) if usable > evaluation else 0
     steps = min(s['max_iters'], fit // E * E)
@@ -642,7 +644,7 @@ def _train_lm(a) -> int:
     model = _lm_model(s, d['tokenizer'].vocab_size)
     plan, machine = None, _machine_info()
     if a.time_budget is not None and not a.resume:   # plan the whole schedule to fit, rather than stop half-way
-        steps, plan = _plan_steps(model, d, s, 60 * a.time_budget - (time.monotonic() - t_start))
+        steps, plan = _plan_steps(model, d, s, t_start + 60 * a.time_budget)
         if steps < s['max_iters']:
             s.update(max_iters=steps, warmup=s['warmup'] if a.warmup is not None else _scaled_warmup(steps))
             s['warmup'] = min(s['warmup'], steps - 1)
