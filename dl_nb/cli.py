@@ -621,7 +621,6 @@ def _plan_steps(model, d: dict, s: dict, deadline: float) -> tuple: # (steps tha
 # %% ../nbs/92_cli.ipynb #ff372ffb
 def _train_lm(a) -> int:
     "dl_nb train --model gpt: plan, train, record; Ctrl-C keeps the checkpoints and says how to resume."
-    from dl_nb.gpt import GPT_DEFAULTS
     t_start, wall0 = time.monotonic(), time.time()
     if a.resume:
         _, meta = _read_ckpt(a.resume)
@@ -642,13 +641,13 @@ def _train_lm(a) -> int:
     if run and run.get('text_sha256') != d['info']['sha256']:
         raise ValueError(f"the text of {data_arg} changed since {a.resume} was written; resume needs the same text")
     model = _lm_model(s, d['tokenizer'].vocab_size)
-    plan, machine = None, _machine_info()
+    plan, machine = run.get('plan') if run else None, _machine_info()   # a resumed run keeps its plan
     if a.time_budget is not None and not a.resume:   # plan the whole schedule to fit, rather than stop half-way
         steps, plan = _plan_steps(model, d, s, t_start + 60 * a.time_budget)
         if steps < s['max_iters']:
             s.update(max_iters=steps, warmup=s['warmup'] if a.warmup is not None else _scaled_warmup(steps))
             s['warmup'] = min(s['warmup'], steps - 1)
-    run = {'data': data_arg, 'settings': s, 'text_sha256': d['info']['sha256']}
+    run = {'data': data_arg, 'settings': s, 'text_sha256': d['info']['sha256'], 'plan': plan}
     report = {'command': ['dl_nb', *(sys.argv[1:] if a.argv is None else a.argv)],
               'started': datetime.fromtimestamp(wall0).isoformat(timespec='seconds'), 'status': 'starting',
               'settings': s, 'model': model.spec, 'data': d['info'], 'plan': plan, 'machine_start': machine,
