@@ -613,7 +613,7 @@ def _plan_steps(model, d: dict, s: dict, deadline: float) -> tuple: # (steps tha
             'seconds_available': round(seconds_left, 1), 'steps_asked': s['max_iters'], 'steps_planned': steps}
     if steps == 0:
         need = (E * step + 2 * evaluation) / margin + reserve
-        raise ValueError(f"the time budget leaves {seconds_left:.0f} s for training, but one evaluation interval "
+        raise ValueError(f"the time budget leaves {max(seconds_left, 0):.0f} s for training, but one evaluation interval "
                          f"({E} steps of {step:.3f} s, and two loss estimates with checkpoints of {evaluation:.2f} s) "
                          f"needs {need:.0f} s: allow more time or pass a smaller --eval-interval")
     return steps, plan
