@@ -336,6 +336,9 @@ def generate(
     n = _check_number(max_new_tokens, 'max_new_tokens', fn, lo=0, integer=True)
     temperature = _check_number(temperature, 'temperature', fn, lo=0, lo_open=True)
     V = model.vocab_size
+    if ids.min() < 0 or ids.max() >= V:
+        raise ValueError(f"{fn}: prompt_ids hold token id {ids.min() if ids.min() < 0 else ids.max()}, out of range for "
+                         f"a vocabulary of {V} (ids must lie in [0, {V - 1}])")
     if top_k is not None:
         top_k = _check_number(top_k, 'top_k', fn, lo=1, hi=V, integer=True)
     rng = np.random.default_rng() if rng is None else rng

@@ -227,14 +227,37 @@ def load_checkpoint(
         raise ValueError(f"{path} is not a dl_nb checkpoint (no model description in its meta data)")
     stored = sum(v.size for k, v in arrays.items() if k.startswith('params/'))
     try:
-        _check_spec(spec, stored)
-        model = build_model(spec['name'], spec['input_dim'], spec['num_classes'], spec['dtype'], spec['seed'],
-                            **spec.get('kwargs', {}))
+        if spec['name'] == 'gpt':                     # chapter 12's language model
+            model = _gpt_from_spec(spec, stored)
+        else:
+            _check_spec(spec, stored)
+            model = build_model(spec['name'], spec['input_dim'], spec['num_classes'], spec['dtype'], spec['seed'],
+                                **spec.get('kwargs', {}))
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path}: its model description {json.dumps(spec)[:200]} is invalid ({type(e).__name__}: {e})") from None
     _set_model_arrays(model, {k: v for k, v in arrays.items() if k.startswith(('params/', 'bn/'))}, str(path))
     extra = {k: v for k, v in arrays.items() if not k.startswith(('params/', 'bn/'))}
     return model, meta, extra
+
+# %% ../nbs/08_cifar10_cnn.ipynb #0538192b
+_GPT_SIZES = ('vocab_size', 'block_size', 'n_layer', 'n_head', 'n_embd')
+
+def _gpt_from_spec(spec: dict, stored: int):
+    "The GPT of chapter 12 that a checkpoint's model description names, checked before it is built."
+    from dl_nb.gpt import GPT
+    sizes = {k: spec.get(k) for k in _GPT_SIZES}
+    bad = {k: v for k, v in sizes.items() if not (type(v) is int and 1 <= v <= 1 << 16)}
+    if bad: raise ValueError(f"the GPT sizes must be integers in [1, 65536], got {str(bad)[:80]}")
+    if spec.get('dtype') not in ('float32', 'float64'): raise ValueError(f"dtype must be float32 or float64, got {str(spec.get('dtype'))[:40]}")
+    if type(spec.get('seed')) is not int or spec['seed'] < 0: raise ValueError(f"seed must be an integer >= 0, got {str(spec.get('seed'))[:40]}")
+    V, T, L, D = (sizes[k] for k in ('vocab_size', 'block_size', 'n_layer', 'n_embd'))
+    n = (V + T) * D + L * 12 * D * D          # embeddings and the blocks' matrices
+    if n > _MAX_SPEC_PARAMS or n > 2 * stored + (1 << 20):
+        raise ValueError(f"the model would have {n:,} weights, but the file stores {stored:,} parameters "
+                         f"(and at most {_MAX_SPEC_PARAMS:,} are accepted)")
+    model = GPT(**sizes, seed=spec['seed'], dtype=np.dtype(spec['dtype']).type)
+    model.spec = dict(spec)
+    return model
 
 # %% ../nbs/08_cifar10_cnn.ipynb #dd24aae7
 from .solver import predict_scores   # defined with the Solver in chapter 02a: the book's one prediction helper
