@@ -460,7 +460,7 @@ def _is_lm_run(a) -> bool:
     "Does this dl_nb train command train the language model? --model gpt, a gpt checkpoint to resume, or text data."
     if a.model is not None: return a.model == 'gpt'
     if a.resume:
-        from dl_nb.two_layer_net import _read_checkpoint
+        from dl_nb.solver import _read_checkpoint
         try: return _read_checkpoint(a.resume)[1].get('model', {}).get('name') == 'gpt'
         except (ValueError, OSError, AttributeError): return False     # the image path reports the problem
     return a.data == 'shakespeare' or (a.data is not None and (Path(a.data).expanduser().is_file()
@@ -585,7 +585,7 @@ def _lm_resume(trainer, path):
     trainer.train_seconds = float(lm['train_seconds'])
 
 def _read_ckpt(path):
-    from dl_nb.two_layer_net import _read_checkpoint
+    from dl_nb.solver import _read_checkpoint
     return _read_checkpoint(path)
 
 # %% ../nbs/92_cli.ipynb #3e625efd
