@@ -437,11 +437,11 @@ def main(argv=None):
         print("PyTorch is not installed: no torch columns (pip install 'dl_nb[bench]')")
     results = run_benchmarks(dtypes, args.repeat, args.threads, args.naive, not args.no_step, clock=args.clock)
     print(format_table([summarize(r) for r in results]))
-    if args.json:
-        with open(args.json, 'w') as fh:
-            json.dump(dict(threads=args.threads, clock=args.clock, blas=blas, peaks=peaks, kept_freed_memory=kept,
-                           results=[{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()}
-                                    for r in results]), fh, indent=1)
+    if args.json:                   # the package's one atomic writer: a complete file or none
+        from dl_nb.data import _write_atomic
+        doc = dict(threads=args.threads, clock=args.clock, blas=blas, peaks=peaks, kept_freed_memory=kept,
+                   results=[{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()} for r in results])
+        _write_atomic(args.json, lambda f: f.write(json.dumps(doc, indent=1).encode()))
     return results
 
 # %% ../nbs/09_performance.ipynb #871ded24
