@@ -174,7 +174,7 @@ def affine_backward(
     if dout.shape != (N, w.shape[1]):
         raise ValueError(f"affine_backward: dout has shape {dout.shape}, expected {(N, w.shape[1])}")
     dx = (dout @ w.T).reshape(x.shape)
-    dw = x.reshape(N, -1).T @ dout
+    dw = x.reshape(N, w.shape[0]).T @ dout   # not reshape(N, -1): an empty batch (N = 0) has no -1 to infer
     db = dout.sum(axis=0)
     return dx, dw, db
 
