@@ -137,6 +137,7 @@ def _fingerprint(classes, files) -> str:
     for c, name, size, mtime in files: h.update(f"{c}/{name}\0{size}\0{mtime}\n".encode())
     return h.hexdigest()
 
+# %% ../nbs/90_data.ipynb #0a1a369a
 def _read_rgb(path) -> np.ndarray:
     "Decode one image file to uint8 RGB (H, W, 3) with Pillow; any failure becomes a ValueError naming the file."
     from PIL import Image
@@ -157,6 +158,7 @@ def _decode_images(root: Path, files) -> np.ndarray:
         X[i] = img
     return X
 
+# %% ../nbs/90_data.ipynb #fb7f663c
 def _cache_file(root: Path, cache_dir: Path) -> Path:
     key = hashlib.sha256(str(root).encode()).hexdigest()[:20]
     return cache_dir / f"{root.name}-{key}.npz"
@@ -172,6 +174,7 @@ def _read_cache(path: Path, fingerprint: str):
         warnings.warn(f"ignoring unreadable image cache {path}: {e}")
         return None
 
+# %% ../nbs/90_data.ipynb #13f65ee2
 def _hold_signals():
     "Block SIGINT and SIGTERM in this thread (POSIX); returns the mask to restore, or None."
     import signal
@@ -300,6 +303,7 @@ def _short(x) -> str:
     if isinstance(x, np.ndarray): return f'a {x.dtype} array of shape {x.shape}'
     return f'a {type(x).__name__}'
 
+# %% ../nbs/90_data.ipynb #7d874b9a
 def _plain_dtype(code) -> np.dtype:
     "A dtype of plain numbers from its code; refuses object, string, structured and other dtypes."
     if not isinstance(code, (str, bytes)) or len(code) > 8:
@@ -325,6 +329,7 @@ def _array_from_bytes(raw, dt: np.dtype, shape: tuple, order: str) -> np.ndarray
         raise UnsafePickleError(f"an array of shape {shape} and dtype {dt} needs {n:,} bytes, the file holds {len(raw):,}")
     return np.frombuffer(raw, dt).reshape(shape, order=order)
 
+# %% ../nbs/90_data.ipynb #0a7f98cc
 def _call(f: str, args):
     "REDUCE: call one allowed global with its arguments, re-implemented here for the cases numpy and pickle write."
     if not isinstance(args, tuple): raise UnsafePickleError(f"refusing a call with arguments {_short(args)}")
@@ -360,6 +365,7 @@ def _build(obj, state):
     else:
         raise UnsafePickleError(f"refusing to set the state of {_short(obj)} to {_short(state)}")
 
+# %% ../nbs/90_data.ipynb #1b9197e0
 def _depth(x, depths) -> int:
     return depths[id(x)][1] if isinstance(x, (tuple, list, dict)) and id(x) in depths else 0
 
@@ -405,69 +411,75 @@ class _PickleMachine:
             d[k] = v
         self.container(d, items[1::2])
 
-    def values(self, n, arg) -> bool:
-        "Run an opcode that pushes a value or builds a container; False if n is not one of them."
-        stack = self.stack
-        if n in _PUSH_CONST: stack.append(_PUSH_CONST[n])
-        elif n in _PUSH_ARG:
-            if n == 'LONG1' and abs(arg) >= 1 << 64: raise UnsafePickleError(f"refusing {_short(arg)}")
-            stack.append(arg)
-        elif n in ('SHORT_BINSTRING', 'BINSTRING'): stack.append(arg.encode('latin-1'))   # Python 2 str -> bytes
-        elif n == 'MARK': self.marks.append(len(stack))
-        elif n == 'EMPTY_DICT': stack.append(self.container({}, ()))
-        elif n == 'EMPTY_LIST': stack.append(self.container([], ()))
-        elif n == 'EMPTY_TUPLE': stack.append(self.container((), ()))
-        elif n in ('TUPLE1', 'TUPLE2', 'TUPLE3'):
-            k = int(n[-1]); self.need(k)
-            t = tuple(stack[-k:]); del stack[-k:]; stack.append(self.container(t, t))
-        elif n == 'TUPLE': t = tuple(self.pop_mark()); stack.append(self.container(t, t))
-        elif n == 'LIST': l = self.pop_mark(); stack.append(self.container(l, l))
-        elif n == 'DICT': items = self.pop_mark(); d = self.container({}, ()); self.setitems(d, items); stack.append(d)
-        elif n in ('APPEND', 'APPENDS'):
-            if n == 'APPEND': self.need(2); items = [stack.pop()]
-            else: items = self.pop_mark()
-            if not stack or not isinstance(stack[-1], list): raise UnsafePickleError(f"{n} without a list")
-            stack[-1].extend(items); self.container(stack[-1], items)
-        elif n in ('SETITEM', 'SETITEMS'):
-            if n == 'SETITEM': self.need(3); items = stack[-2:]; del stack[-2:]
-            else: items = self.pop_mark()
-            if not stack: raise UnsafePickleError(f"{n} without a dict")
-            self.setitems(stack[-1], items)
-        else:
-            return False
-        return True
+# %% ../nbs/90_data.ipynb #54af7f6c
+from fastcore.basics import patch
 
-    def objects(self, n, arg, pos):
-        "Run an opcode that names a global, calls it, builds an array or uses the memo; refuse every other opcode."
-        stack, memo = self.stack, self.memo
-        if n in ('GLOBAL', 'STACK_GLOBAL'):
-            if n == 'GLOBAL': module, _, attr = arg.partition(' ')
-            else: self.need(2); module, attr = stack[-2:]; del stack[-2:]
-            key = (module, attr) if isinstance(module, str) and isinstance(attr, str) else None
-            if key not in _GLOBALS:
-                what = f"{module}.{attr}"[:100] if key else 'given by a non-string'
-                raise UnsafePickleError(f"refusing to load the global {what}; a CIFAR-10 file only "
-                                        f"needs numpy arrays, dicts, lists, bytes and ints (is this file really from CIFAR-10?)")
-            stack.append(_Global(_GLOBALS[key]))
-        elif n == 'REDUCE':
-            self.need(2); fn, args = stack[-2:]; del stack[-2:]
-            if not isinstance(fn, _Global): raise UnsafePickleError(f"refusing to call {_short(fn)}")
-            stack.append(_call(fn.name, args))
-        elif n == 'BUILD':
-            self.need(2); state = stack.pop(); _build(stack[-1], state)
-        elif n in ('PUT', 'BINPUT', 'LONG_BINPUT', 'MEMOIZE'):
-            if not stack: raise UnsafePickleError("nothing to memoize")
-            memo[len(memo) if n == 'MEMOIZE' else arg] = stack[-1]
-        elif n in ('GET', 'BINGET', 'LONG_BINGET'):
-            if arg not in memo: raise UnsafePickleError(f"memo entry {_short(arg)} is missing")
-            v = memo[arg]
-            if not (isinstance(v, (_SCALARS, _Global, _Dtype)) or
-                    (isinstance(v, tuple) and len(v) <= 8 and all(isinstance(e, _SCALARS) for e in v))):
-                raise UnsafePickleError(f"refusing a second reference to {_short(v)}: no container of a CIFAR-10 "
-                                        "file is shared, and shared references can multiply a small file's size")
-            stack.append(v)
-        else:
-            raise UnsafePickleError(f"refusing the pickle opcode {n} at byte {pos}: a CIFAR-10 file does not need it")
+@patch
+def values(self:_PickleMachine, n, arg) -> bool:
+    "Run an opcode that pushes a value or builds a container; False if n is not one of them."
+    stack = self.stack
+    if n in _PUSH_CONST: stack.append(_PUSH_CONST[n])
+    elif n in _PUSH_ARG:
+        if n == 'LONG1' and abs(arg) >= 1 << 64: raise UnsafePickleError(f"refusing {_short(arg)}")
+        stack.append(arg)
+    elif n in ('SHORT_BINSTRING', 'BINSTRING'): stack.append(arg.encode('latin-1'))   # Python 2 str -> bytes
+    elif n == 'MARK': self.marks.append(len(stack))
+    elif n == 'EMPTY_DICT': stack.append(self.container({}, ()))
+    elif n == 'EMPTY_LIST': stack.append(self.container([], ()))
+    elif n == 'EMPTY_TUPLE': stack.append(self.container((), ()))
+    elif n in ('TUPLE1', 'TUPLE2', 'TUPLE3'):
+        k = int(n[-1]); self.need(k)
+        t = tuple(stack[-k:]); del stack[-k:]; stack.append(self.container(t, t))
+    elif n == 'TUPLE': t = tuple(self.pop_mark()); stack.append(self.container(t, t))
+    elif n == 'LIST': l = self.pop_mark(); stack.append(self.container(l, l))
+    elif n == 'DICT': items = self.pop_mark(); d = self.container({}, ()); self.setitems(d, items); stack.append(d)
+    elif n in ('APPEND', 'APPENDS'):
+        if n == 'APPEND': self.need(2); items = [stack.pop()]
+        else: items = self.pop_mark()
+        if not stack or not isinstance(stack[-1], list): raise UnsafePickleError(f"{n} without a list")
+        stack[-1].extend(items); self.container(stack[-1], items)
+    elif n in ('SETITEM', 'SETITEMS'):
+        if n == 'SETITEM': self.need(3); items = stack[-2:]; del stack[-2:]
+        else: items = self.pop_mark()
+        if not stack: raise UnsafePickleError(f"{n} without a dict")
+        self.setitems(stack[-1], items)
+    else:
+        return False
+    return True
+
+# %% ../nbs/90_data.ipynb #a573f436
+@patch
+def objects(self:_PickleMachine, n, arg, pos):
+    "Run an opcode that names a global, calls it, builds an array or uses the memo; refuse every other opcode."
+    stack, memo = self.stack, self.memo
+    if n in ('GLOBAL', 'STACK_GLOBAL'):
+        if n == 'GLOBAL': module, _, attr = arg.partition(' ')
+        else: self.need(2); module, attr = stack[-2:]; del stack[-2:]
+        key = (module, attr) if isinstance(module, str) and isinstance(attr, str) else None
+        if key not in _GLOBALS:
+            what = f"{module}.{attr}"[:100] if key else 'given by a non-string'
+            raise UnsafePickleError(f"refusing to load the global {what}; a CIFAR-10 file only "
+                                    f"needs numpy arrays, dicts, lists, bytes and ints (is this file really from CIFAR-10?)")
+        stack.append(_Global(_GLOBALS[key]))
+    elif n == 'REDUCE':
+        self.need(2); fn, args = stack[-2:]; del stack[-2:]
+        if not isinstance(fn, _Global): raise UnsafePickleError(f"refusing to call {_short(fn)}")
+        stack.append(_call(fn.name, args))
+    elif n == 'BUILD':
+        self.need(2); state = stack.pop(); _build(stack[-1], state)
+    elif n in ('PUT', 'BINPUT', 'LONG_BINPUT', 'MEMOIZE'):
+        if not stack: raise UnsafePickleError("nothing to memoize")
+        memo[len(memo) if n == 'MEMOIZE' else arg] = stack[-1]
+    elif n in ('GET', 'BINGET', 'LONG_BINGET'):
+        if arg not in memo: raise UnsafePickleError(f"memo entry {_short(arg)} is missing")
+        v = memo[arg]
+        if not (isinstance(v, (_SCALARS, _Global, _Dtype)) or
+                (isinstance(v, tuple) and len(v) <= 8 and all(isinstance(e, _SCALARS) for e in v))):
+            raise UnsafePickleError(f"refusing a second reference to {_short(v)}: no container of a CIFAR-10 "
+                                    "file is shared, and shared references can multiply a small file's size")
+        stack.append(v)
+    else:
+        raise UnsafePickleError(f"refusing the pickle opcode {n} at byte {pos}: a CIFAR-10 file does not need it")
 
 # %% ../nbs/90_data.ipynb #7be81c14
 def _read_cifar_pickle(data: bytes, name) -> object:
@@ -974,6 +986,7 @@ def _channel_stats(X, idx, chunk=4096):
     mean = s1 / n
     return mean, np.sqrt(np.maximum(s2 / n - mean ** 2, 1e-16))
 
+# %% ../nbs/90_data.ipynb #fd8aece1
 def _read_split(data, split, root, download):
     "One split of a dataset as (images (N, H, W, C), labels, class names)."
     if data == 'digits':
@@ -1004,6 +1017,7 @@ def _read_split(data, split, root, download):
                                 f"{folder}/train/<class>/ and {folder}/test/<class>/ with .jpg or .png images")
     return load_image_folder(folder / split)
 
+# %% ../nbs/90_data.ipynb #36bc04dc
 def _check_stats(stats, channels):
     "(mean, std) as float64 arrays of shape (channels,), finite, with std > 0; else a ValueError."
     try:
@@ -1026,6 +1040,7 @@ def _check_classes(names, y, data, split):
     if y.min() < 0 or y.max() >= len(names):
         raise ValueError(f"{data}: {split} labels must lie in [0, {len(names)}), got {y.min()} to {y.max()}")
 
+# %% ../nbs/90_data.ipynb #d0b930fe
 def load_dataset(
     data='digits',             # 'digits', 'cifar10', or a folder with train/<class>/ and test/<class>/ images
     root=None,                 # cifar10: cifar-10-batches-py, a folder holding it, or train/+test/ images (None: find_CIFAR10())

@@ -61,43 +61,57 @@ class FullyConnectedNet:
             for p, d in zip(self.bn_params, hidden_dims):
                 p['running_mean'], p['running_var'] = np.zeros(d, dtype=dtype), np.ones(d, dtype=dtype)
 
-    def loss(self,
-             X: np.ndarray,      # minibatch, shape (N, d_1, ..., d_k) with d_1*...*d_k = input_dim
-             y: np.ndarray=None, # integer labels, shape (N,); None asks for the scores (test mode)
-            ): # scores (N, C) if y is None, else (loss, grads) with grads shaped like params
-        "Class scores (test mode), or the loss and its gradient with respect to every parameter (training mode)."
-        X = np.asarray(X).astype(self.dtype, copy=False)
-        mode = 'test' if y is None else 'train'
-        if self.use_dropout: self.dropout_param['mode'] = mode
-        for bn_param in self.bn_params: bn_param['mode'] = mode
-        L, p = self.num_layers, self.params
-        h, caches = X, []
-        for i in range(1, L):
-            if self.normalization:
-                h, cache = affine_norm_relu_forward(h, p[f'W{i}'], p[f'b{i}'], p[f'gamma{i}'], p[f'beta{i}'],
-                                                    self.bn_params[i - 1], self.normalization)
-            else:
-                h, cache = affine_relu_forward(h, p[f'W{i}'], p[f'b{i}'])
-            drop_cache = None
-            if self.use_dropout:
-                h, drop_cache = dropout_forward(h, self.dropout_param)
-            caches.append((cache, drop_cache))
-        scores, last_cache = affine_forward(h, p[f'W{L}'], p[f'b{L}'])
-        if y is None:
-            return scores
-        loss, dscores = softmax_loss(scores, y)
-        loss += 0.5 * self.reg * sum(float(np.sum(p[f'W{i}'] ** 2)) for i in range(1, L + 1))
-        grads = {}
-        dh, grads[f'W{L}'], grads[f'b{L}'] = affine_backward(dscores, last_cache)
-        for i in range(L - 1, 0, -1):
-            cache, drop_cache = caches[i - 1]
-            if drop_cache is not None:
-                dh = dropout_backward(dh, drop_cache)
-            if self.normalization:
-                dh, grads[f'W{i}'], grads[f'b{i}'], grads[f'gamma{i}'], grads[f'beta{i}'] = \
-                    affine_norm_relu_backward(dh, cache)
-            else:
-                dh, grads[f'W{i}'], grads[f'b{i}'] = affine_relu_backward(dh, cache)
-        for i in range(1, L + 1):
-            grads[f'W{i}'] = grads[f'W{i}'] + self.reg * p[f'W{i}']
-        return float(loss), grads
+# %% ../nbs/03_fc_nets.ipynb #57e92954
+from fastcore.basics import patch
+
+@patch
+def _forward(self:FullyConnectedNet,
+             X: np.ndarray, # minibatch, shape (N, d_1, ..., d_k) with d_1*...*d_k = input_dim
+             mode: str,     # 'train' or 'test', for dropout and normalisation
+            ) -> tuple: # scores (N, C), the hidden layers' caches, the last affine layer's cache
+    "The forward pass: hidden layers bottom to top, keeping one cache per layer, then the final affine layer."
+    X = np.asarray(X).astype(self.dtype, copy=False)
+    if self.use_dropout: self.dropout_param['mode'] = mode
+    for bn_param in self.bn_params: bn_param['mode'] = mode
+    L, p = self.num_layers, self.params
+    h, caches = X, []
+    for i in range(1, L):
+        if self.normalization:
+            h, cache = affine_norm_relu_forward(h, p[f'W{i}'], p[f'b{i}'], p[f'gamma{i}'], p[f'beta{i}'],
+                                                self.bn_params[i - 1], self.normalization)
+        else:
+            h, cache = affine_relu_forward(h, p[f'W{i}'], p[f'b{i}'])
+        drop_cache = None
+        if self.use_dropout:
+            h, drop_cache = dropout_forward(h, self.dropout_param)
+        caches.append((cache, drop_cache))
+    scores, last_cache = affine_forward(h, p[f'W{L}'], p[f'b{L}'])
+    return scores, caches, last_cache
+
+# %% ../nbs/03_fc_nets.ipynb #82d0705e
+@patch
+def loss(self:FullyConnectedNet,
+         X: np.ndarray,      # minibatch, shape (N, d_1, ..., d_k) with d_1*...*d_k = input_dim
+         y: np.ndarray=None, # integer labels, shape (N,); None asks for the scores (test mode)
+        ): # scores (N, C) if y is None, else (loss, grads) with grads shaped like params
+    "Class scores (test mode), or the loss and its gradient with respect to every parameter (training mode)."
+    scores, caches, last_cache = self._forward(X, 'test' if y is None else 'train')
+    if y is None:
+        return scores
+    L, p = self.num_layers, self.params
+    loss, dscores = softmax_loss(scores, y)
+    loss += 0.5 * self.reg * sum(float(np.sum(p[f'W{i}'] ** 2)) for i in range(1, L + 1))
+    grads = {}
+    dh, grads[f'W{L}'], grads[f'b{L}'] = affine_backward(dscores, last_cache)
+    for i in range(L - 1, 0, -1):
+        cache, drop_cache = caches[i - 1]
+        if drop_cache is not None:
+            dh = dropout_backward(dh, drop_cache)
+        if self.normalization:
+            dh, grads[f'W{i}'], grads[f'b{i}'], grads[f'gamma{i}'], grads[f'beta{i}'] = \
+                affine_norm_relu_backward(dh, cache)
+        else:
+            dh, grads[f'W{i}'], grads[f'b{i}'] = affine_relu_backward(dh, cache)
+    for i in range(1, L + 1):
+        grads[f'W{i}'] = grads[f'W{i}'] + self.reg * p[f'W{i}']
+    return float(loss), grads

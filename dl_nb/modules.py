@@ -407,73 +407,86 @@ class Sequential:
         "The running-statistics dicts of the normalisation layers, in order (the Solver saves them with the best parameters)."
         return [l.bn_param for l in self.layers if hasattr(l, 'bn_param')]
 
-    def assign(self,
-               name: str,         # a parameter key, e.g. 'fc1_w'
-               value: np.ndarray, # float array of the parameter's shape; stored itself, not copied
-              ):
-        "Make `value` the parameter `name` (shape-checked, not copied)."
-        if not isinstance(value, np.ndarray) or not np.issubdtype(value.dtype, np.floating):
-            raise ValueError(f"assign({name!r}): value must be a float ndarray, got {type(value).__name__}")
-        self.params[name] = value
-
-    def get_params(self,
-                   name: str, # a parameter key, e.g. 'fc1_w'
-                  ) -> np.ndarray: # the parameter array itself (not a copy)
-        "The parameter called `name`."
-        return self.params[name]
-
-    def get_grads(self,
-                  name: str, # a parameter key, e.g. 'fc1_w'
-                 ) -> np.ndarray: # its gradient from the last backward pass
-        "The gradient of the parameter called `name`."
-        return self.grads[name]
-
-    def forward(self,
-                x: np.ndarray,    # input batch
-                train: bool=True, # training mode (dropout, batch statistics) or test mode
-               ) -> np.ndarray: # the last layer's output
-        "Apply the layers in order."
-        for l in self.layers:
-            try: x = l.forward(x, train=train)
-            except ValueError as e: raise ValueError(f"in layer {l.name!r}: {e}") from e
-        return x
-
-    __call__ = forward
-
-    def backward(self,
-                 dout: np.ndarray, # upstream gradient, shape of the output
-                ) -> np.ndarray: # gradient with respect to the input
-        "Backward through the layers in reverse order; every layer stores its parameter gradients."
-        for l in reversed(self.layers):
-            try: dout = l.backward(dout)
-            except ValueError as e: raise ValueError(f"in layer {l.name!r}: {e}") from e
-        return dout
-
-    def loss(self,
-             X: np.ndarray,      # minibatch
-             y: np.ndarray=None, # integer labels, shape (N,); None asks for the scores (test mode)
-            ): # scores (N, C) if y is None, else (loss, grads) with grads keyed like params
-        "The book's model interface: scores, or the cross-entropy (+ L2) loss and the gradients of all parameters."
-        scores = self.forward(X, train=y is not None)
-        if y is None: return scores
-        loss = self.loss_fn.forward(scores, y)
-        self.backward(self.loss_fn.backward())
-        if self.reg:
-            ws = [(l, k) for l in self.layers for k in l.params if k.endswith('_w')]
-            loss += 0.5 * self.reg * sum(float(np.sum(l.params[k] ** 2)) for l, k in ws)
-            for l, k in ws: l.grads[k] = l.grads[k] + self.reg * l.params[k]
-        return loss, dict(self.grads)
-
-    def accuracy(self,
-                 X: np.ndarray,       # data, shape (N, ...)
-                 y: np.ndarray,       # labels, shape (N,)
-                 batch_size: int=500, # examples per test-mode forward pass
-                ) -> float: # fraction classified correctly
-        "Test-mode accuracy on X, y."
-        from dl_nb.solver import accuracy   # the book's one accuracy helper (chapter 02a)
-        return accuracy(self, X, y, batch_size)
-
     def __repr__(self): return 'Sequential(\n' + ''.join(f'  {l!r},\n' for l in self.layers) + ')'
+
+# %% ../nbs/07_modules.ipynb #486b7ae4
+from fastcore.basics import patch
+
+@patch
+def assign(self:Sequential,
+           name: str,         # a parameter key, e.g. 'fc1_w'
+           value: np.ndarray, # float array of the parameter's shape; stored itself, not copied
+          ):
+    "Make `value` the parameter `name` (shape-checked, not copied)."
+    if not isinstance(value, np.ndarray) or not np.issubdtype(value.dtype, np.floating):
+        raise ValueError(f"assign({name!r}): value must be a float ndarray, got {type(value).__name__}")
+    self.params[name] = value
+
+@patch
+def get_params(self:Sequential,
+               name: str, # a parameter key, e.g. 'fc1_w'
+              ) -> np.ndarray: # the parameter array itself (not a copy)
+    "The parameter called `name`."
+    return self.params[name]
+
+@patch
+def get_grads(self:Sequential,
+              name: str, # a parameter key, e.g. 'fc1_w'
+             ) -> np.ndarray: # its gradient from the last backward pass
+    "The gradient of the parameter called `name`."
+    return self.grads[name]
+
+# %% ../nbs/07_modules.ipynb #43589bc7
+@patch
+def forward(self:Sequential,
+            x: np.ndarray,    # input batch
+            train: bool=True, # training mode (dropout, batch statistics) or test mode
+           ) -> np.ndarray: # the last layer's output
+    "Apply the layers in order."
+    for l in self.layers:
+        try: x = l.forward(x, train=train)
+        except ValueError as e: raise ValueError(f"in layer {l.name!r}: {e}") from e
+    return x
+
+@patch
+def backward(self:Sequential,
+             dout: np.ndarray, # upstream gradient, shape of the output
+            ) -> np.ndarray: # gradient with respect to the input
+    "Backward through the layers in reverse order; every layer stores its parameter gradients."
+    for l in reversed(self.layers):
+        try: dout = l.backward(dout)
+        except ValueError as e: raise ValueError(f"in layer {l.name!r}: {e}") from e
+    return dout
+
+
+Sequential.__call__ = Sequential.forward   # model(x) is model.forward(x)
+
+# %% ../nbs/07_modules.ipynb #1c7854a5
+@patch
+def loss(self:Sequential,
+         X: np.ndarray,      # minibatch
+         y: np.ndarray=None, # integer labels, shape (N,); None asks for the scores (test mode)
+        ): # scores (N, C) if y is None, else (loss, grads) with grads keyed like params
+    "The book's model interface: scores, or the cross-entropy (+ L2) loss and the gradients of all parameters."
+    scores = self.forward(X, train=y is not None)
+    if y is None: return scores
+    loss = self.loss_fn.forward(scores, y)
+    self.backward(self.loss_fn.backward())
+    if self.reg:
+        ws = [(l, k) for l in self.layers for k in l.params if k.endswith('_w')]
+        loss += 0.5 * self.reg * sum(float(np.sum(l.params[k] ** 2)) for l, k in ws)
+        for l, k in ws: l.grads[k] = l.grads[k] + self.reg * l.params[k]
+    return loss, dict(self.grads)
+
+@patch
+def accuracy(self:Sequential,
+             X: np.ndarray,       # data, shape (N, ...)
+             y: np.ndarray,       # labels, shape (N,)
+             batch_size: int=500, # examples per test-mode forward pass
+            ) -> float: # fraction classified correctly
+    "Test-mode accuracy on X, y."
+    from dl_nb.solver import accuracy   # the book's one accuracy helper (chapter 02a)
+    return accuracy(self, X, y, batch_size)
 
 # %% ../nbs/07_modules.ipynb #3985b1f4
 class Optimizer:

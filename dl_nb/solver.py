@@ -46,28 +46,6 @@ def accuracy(
     return float(np.mean(np.argmax(predict_scores(model, X, batch_size, tta), axis=1) == y))
 
 # %% ../nbs/02a_solver.ipynb #569f89a0
-def _check_data(data, owner):
-    "X_train, y_train, X_val, y_val present, with one label per example and no empty split."
-    missing = [k for k in ('X_train', 'y_train', 'X_val', 'y_val') if k not in data]
-    if missing:
-        raise ValueError(f"{owner}: data is missing {missing}; it needs X_train, y_train, X_val, y_val")
-    for split in ('train', 'val'):
-        Xs, ys = data[f'X_{split}'], data[f'y_{split}']
-        if len(Xs) != len(ys) or len(Xs) == 0:
-            raise ValueError(f"{owner}: X_{split} has {len(Xs)} examples but y_{split} has {len(ys)} labels")
-
-def _find_rule(update_rule):
-    "An update-rule function, given as a function or as the name of one of the book's rules."
-    if isinstance(update_rule, str):
-        from dl_nb import optim   # imported here: the update rules are a later chapter's module
-        rule = getattr(optim, update_rule, None)
-        if update_rule not in optim.__all__ or not inspect.isfunction(rule):
-            raise ValueError(f"Solver: unknown update rule {update_rule!r}; "
-                             f"use one of 'sgd', 'sgd_momentum', 'rmsprop', 'adam' or pass a function")
-        return rule
-    if callable(update_rule): return update_rule
-    raise ValueError(f"Solver: update_rule must be a name or a function, got {update_rule!r}")
-
 class Solver:
     "Minibatch training loop: update rules, accuracy tracking, best-parameter selection, checkpoints."
     restore_best = True   # at the end of train() the model gets the best epoch's parameters and batch-norm statistics
@@ -112,6 +90,30 @@ class Solver:
         self._bar = None
         self._reset()
 
+# %% ../nbs/02a_solver.ipynb #b9006f5e
+def _check_data(data, owner):
+    "X_train, y_train, X_val, y_val present, with one label per example and no empty split."
+    missing = [k for k in ('X_train', 'y_train', 'X_val', 'y_val') if k not in data]
+    if missing:
+        raise ValueError(f"{owner}: data is missing {missing}; it needs X_train, y_train, X_val, y_val")
+    for split in ('train', 'val'):
+        Xs, ys = data[f'X_{split}'], data[f'y_{split}']
+        if len(Xs) != len(ys) or len(Xs) == 0:
+            raise ValueError(f"{owner}: X_{split} has {len(Xs)} examples but y_{split} has {len(ys)} labels")
+
+def _find_rule(update_rule):
+    "An update-rule function, given as a function or as the name of one of the book's rules."
+    if isinstance(update_rule, str):
+        from dl_nb import optim   # imported here: the update rules are a later chapter's module
+        rule = getattr(optim, update_rule, None)
+        if update_rule not in optim.__all__ or not inspect.isfunction(rule):
+            raise ValueError(f"Solver: unknown update rule {update_rule!r}; "
+                             f"use one of 'sgd', 'sgd_momentum', 'rmsprop', 'adam' or pass a function")
+        return rule
+    if callable(update_rule): return update_rule
+    raise ValueError(f"Solver: update_rule must be a name or a function, got {update_rule!r}")
+
+# %% ../nbs/02a_solver.ipynb #25e59c0a
 @patch
 def _reset(self:Solver):
     "Fresh bookkeeping: histories, best model, one optimiser config per parameter."
@@ -120,6 +122,7 @@ def _reset(self:Solver):
     self.loss_history, self.train_acc_history, self.val_acc_history = [], [], []
     self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
 
+# %% ../nbs/02a_solver.ipynb #9a467792
 @patch
 def _log(self:Solver, msg):
     "Hand one line to `log` (print by default); print goes through the progress bar when one is shown."
@@ -295,6 +298,7 @@ def model_arrays(
             if k in bn: a[f'bn/{i}/{k}'] = bn[k]
     return a
 
+# %% ../nbs/02a_solver.ipynb #b2b2be79
 def _check_model_arrays(model, arrays, what) -> tuple:
     "The parameters and running averages of model_arrays, checked against the model before anything is changed."
     params = {k.split('/', 1)[1]: v for k, v in arrays.items() if k.startswith('params/')}
@@ -326,6 +330,7 @@ def _set_model_arrays(model, arrays, what):
     for bn, k, v in stats:
         bn[k] = np.array(v, dtype=np.float64 if v.dtype.kind not in 'f' else v.dtype)
 
+# %% ../nbs/02a_solver.ipynb #2e664c63
 def _as_plain_array(value, what):
     "Convert a checkpoint entry to a non-object array, refusing anything that would need pickle."
     arr = np.asarray(value)
@@ -344,6 +349,7 @@ def _write_checkpoint(path, arrays: dict, meta: dict):
     arrays = {**{k: _as_plain_array(v, k) for k, v in arrays.items()}, 'meta': np.array(json.dumps(meta))}
     _write_atomic(path, lambda f: f.write(_npz_bytes(arrays)))
 
+# %% ../nbs/02a_solver.ipynb #a5f9ac88
 def _read_checkpoint(path) -> tuple: # (arrays, meta)
     "The one checkpoint reader: refuses non-files, zip bombs, pickles and files without dl_nb meta data."
     path = Path(path)

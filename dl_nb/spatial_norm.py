@@ -315,49 +315,53 @@ class ThreeLayerConvNormNet:
             for q, n in zip(self.bn_params, (F, hidden_dim)):
                 q.update(running_mean=np.zeros(n, dtype), running_var=np.ones(n, dtype))
 
-    def loss(self,
-        X: np.ndarray,       # images, shape (N, C, H, W)
-        y: np.ndarray=None,  # labels, shape (N,); None asks for scores only (and test-mode batch norm)
-    ): # scores of shape (N, num_classes) if y is None, else (loss, grads) with grads keyed like params
-        "Class scores, or the softmax loss with L2 regularisation and its gradients."
-        p, norm = self.params, self.normalization
-        X = np.asarray(X, dtype=self.dtype)
-        for q in self.bn_params: q['mode'] = 'test' if y is None else 'train'
-        cp, pp = self.conv_param, self.pool_param
-        if norm == 'batchnorm':
-            h1, c1 = conv_bn_relu_pool_forward(X, p['W1'], p['b1'], p['gamma1'], p['beta1'], cp, pp,
-                                               self.bn_params[0])
-        elif norm == 'groupnorm':
-            h1, c1 = conv_gn_relu_pool_forward(X, p['W1'], p['b1'], p['gamma1'], p['beta1'], cp, pp,
-                                               self.G, self.bn_params[0])
-        else:
-            h1, c1 = conv_relu_pool_forward(X, p['W1'], p['b1'], cp, pp)
-        if norm is None:
-            h2, c2 = affine_relu_forward(h1, p['W2'], p['b2'])
-        else:                                  # chapter 04's sandwich: batch norm, or layer norm with group norm
-            h2, c2 = affine_norm_relu_forward(h1, p['W2'], p['b2'], p['gamma2'], p['beta2'], self.bn_params[1],
-                                              'batchnorm' if norm == 'batchnorm' else 'layernorm')
-        scores, c3 = affine_forward(h2, p['W3'], p['b3'])
-        if y is None:
-            return scores
+# %% ../nbs/06_spatial_norm.ipynb #87adf3a7
+from fastcore.basics import patch
 
-        loss, dscores = softmax_loss(scores, y)
-        grads = {}
-        dh2, grads['W3'], grads['b3'] = affine_backward(dscores, c3)
-        if norm is None:
-            dh1, grads['W2'], grads['b2'] = affine_relu_backward(dh2, c2)
-        else:
-            dh1, grads['W2'], grads['b2'], grads['gamma2'], grads['beta2'] = affine_norm_relu_backward(dh2, c2)
-        if norm == 'batchnorm':
-            _, grads['W1'], grads['b1'], grads['gamma1'], grads['beta1'] = conv_bn_relu_pool_backward(dh1, c1)
-        elif norm == 'groupnorm':
-            _, grads['W1'], grads['b1'], grads['gamma1'], grads['beta1'] = conv_gn_relu_pool_backward(dh1, c1)
-        else:
-            _, grads['W1'], grads['b1'] = conv_relu_pool_backward(dh1, c1)
-        for k in ('W1', 'W2', 'W3'):
-            loss += 0.5 * self.reg * float(np.sum(p[k] * p[k]))
-            grads[k] = grads[k] + self.reg * p[k]
-        return loss, {k: g.astype(self.dtype, copy=False) for k, g in grads.items()}
+@patch
+def loss(self:ThreeLayerConvNormNet,
+    X: np.ndarray,       # images, shape (N, C, H, W)
+    y: np.ndarray=None,  # labels, shape (N,); None asks for scores only (and test-mode batch norm)
+): # scores of shape (N, num_classes) if y is None, else (loss, grads) with grads keyed like params
+    "Class scores, or the softmax loss with L2 regularisation and its gradients."
+    p, norm = self.params, self.normalization
+    X = np.asarray(X, dtype=self.dtype)
+    for q in self.bn_params: q['mode'] = 'test' if y is None else 'train'
+    cp, pp = self.conv_param, self.pool_param
+    if norm == 'batchnorm':
+        h1, c1 = conv_bn_relu_pool_forward(X, p['W1'], p['b1'], p['gamma1'], p['beta1'], cp, pp,
+                                           self.bn_params[0])
+    elif norm == 'groupnorm':
+        h1, c1 = conv_gn_relu_pool_forward(X, p['W1'], p['b1'], p['gamma1'], p['beta1'], cp, pp,
+                                           self.G, self.bn_params[0])
+    else:
+        h1, c1 = conv_relu_pool_forward(X, p['W1'], p['b1'], cp, pp)
+    if norm is None:
+        h2, c2 = affine_relu_forward(h1, p['W2'], p['b2'])
+    else:                                  # chapter 04's sandwich: batch norm, or layer norm with group norm
+        h2, c2 = affine_norm_relu_forward(h1, p['W2'], p['b2'], p['gamma2'], p['beta2'], self.bn_params[1],
+                                          'batchnorm' if norm == 'batchnorm' else 'layernorm')
+    scores, c3 = affine_forward(h2, p['W3'], p['b3'])
+    if y is None:
+        return scores
+
+    loss, dscores = softmax_loss(scores, y)
+    grads = {}
+    dh2, grads['W3'], grads['b3'] = affine_backward(dscores, c3)
+    if norm is None:
+        dh1, grads['W2'], grads['b2'] = affine_relu_backward(dh2, c2)
+    else:
+        dh1, grads['W2'], grads['b2'], grads['gamma2'], grads['beta2'] = affine_norm_relu_backward(dh2, c2)
+    if norm == 'batchnorm':
+        _, grads['W1'], grads['b1'], grads['gamma1'], grads['beta1'] = conv_bn_relu_pool_backward(dh1, c1)
+    elif norm == 'groupnorm':
+        _, grads['W1'], grads['b1'], grads['gamma1'], grads['beta1'] = conv_gn_relu_pool_backward(dh1, c1)
+    else:
+        _, grads['W1'], grads['b1'] = conv_relu_pool_backward(dh1, c1)
+    for k in ('W1', 'W2', 'W3'):
+        loss += 0.5 * self.reg * float(np.sum(p[k] * p[k]))
+        grads[k] = grads[k] + self.reg * p[k]
+    return loss, {k: g.astype(self.dtype, copy=False) for k, g in grads.items()}
 
 # %% ../nbs/08_cifar10_cnn.ipynb #f42ab656
 from .norm import _check_bn_param

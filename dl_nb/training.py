@@ -79,46 +79,50 @@ class StrongNet:
         self.pool_param = {'pool_height': 2, 'pool_width': 2, 'stride': 2}
         self._zeros = {}   # zero conv biases, one per width
 
-    def loss(self,
-             X: np.ndarray,       # images, shape (N, C, H, W)
-             y: np.ndarray=None,  # labels, shape (N,), or None for scores only (test mode)
-            ):
-        "Class scores (N, num_classes) if y is None (test mode), else (loss, grads) in training mode."
-        mode = 'test' if y is None else 'train'
-        p = self.params
-        h = np.ascontiguousarray(X, dtype=self.dtype)
-        caches = []
-        for (name, pool), bn_param in zip(self.layers, self.bn_params):
-            W = p[f'W{name}']
-            zero = self._zeros.setdefault(W.shape[0], np.zeros(W.shape[0], self.dtype))
-            h, conv_cache = conv_forward_fast(h, W, zero, self.conv_param)
-            pool_cache = None
-            if pool:
-                h, pool_cache = max_pool_forward_fast(h, self.pool_param)
-            bn_param['mode'] = mode
-            h, bn_cache = spatial_batchnorm_relu_forward(h, p[f'gamma{name}'], p[f'beta{name}'], bn_param)
-            caches.append((conv_cache, pool_cache, bn_cache))
-        N, C, H, W = h.shape
-        g, gpool_cache = max_pool_forward_fast(h, {'pool_height': H, 'pool_width': W, 'stride': H})
-        feats = g.reshape(N, C)
-        scores = self.scale * (feats @ p['W_out'])
-        if y is None:
-            return scores
-        loss, dscores = softmax_loss_smoothed(scores, y, self.label_smoothing)
-        grads = {}
-        dscores *= self.scale
-        grads['W_out'] = feats.T @ dscores
-        dh = max_pool_backward_fast((dscores @ p['W_out'].T).reshape(N, C, 1, 1), gpool_cache)
-        for (name, pool), (conv_cache, pool_cache, bn_cache) in zip(self.layers[::-1], caches[::-1]):
-            dh, grads[f'gamma{name}'], grads[f'beta{name}'] = spatial_batchnorm_relu_backward(dh, bn_cache)
-            if pool:
-                dh = max_pool_backward_fast(dh, pool_cache)
-            dh, grads[f'W{name}'], _ = conv_backward_fast(dh, conv_cache, need_dx=name != '0')  # no dx for images
-        for k, w in p.items():
-            if k[0] == 'W':
-                loss += 0.5 * self.reg * float(np.sum(w * w, dtype=np.float64))
-                grads[k] += self.reg * w
-        return loss, grads
+# %% ../nbs/08_cifar10_cnn.ipynb #4ddc8768
+from fastcore.basics import patch
+
+@patch
+def loss(self:StrongNet,
+         X: np.ndarray,       # images, shape (N, C, H, W)
+         y: np.ndarray=None,  # labels, shape (N,), or None for scores only (test mode)
+        ):
+    "Class scores (N, num_classes) if y is None (test mode), else (loss, grads) in training mode."
+    mode = 'test' if y is None else 'train'
+    p = self.params
+    h = np.ascontiguousarray(X, dtype=self.dtype)
+    caches = []
+    for (name, pool), bn_param in zip(self.layers, self.bn_params):
+        W = p[f'W{name}']
+        zero = self._zeros.setdefault(W.shape[0], np.zeros(W.shape[0], self.dtype))
+        h, conv_cache = conv_forward_fast(h, W, zero, self.conv_param)
+        pool_cache = None
+        if pool:
+            h, pool_cache = max_pool_forward_fast(h, self.pool_param)
+        bn_param['mode'] = mode
+        h, bn_cache = spatial_batchnorm_relu_forward(h, p[f'gamma{name}'], p[f'beta{name}'], bn_param)
+        caches.append((conv_cache, pool_cache, bn_cache))
+    N, C, H, W = h.shape
+    g, gpool_cache = max_pool_forward_fast(h, {'pool_height': H, 'pool_width': W, 'stride': H})
+    feats = g.reshape(N, C)
+    scores = self.scale * (feats @ p['W_out'])
+    if y is None:
+        return scores
+    loss, dscores = softmax_loss_smoothed(scores, y, self.label_smoothing)
+    grads = {}
+    dscores *= self.scale
+    grads['W_out'] = feats.T @ dscores
+    dh = max_pool_backward_fast((dscores @ p['W_out'].T).reshape(N, C, 1, 1), gpool_cache)
+    for (name, pool), (conv_cache, pool_cache, bn_cache) in zip(self.layers[::-1], caches[::-1]):
+        dh, grads[f'gamma{name}'], grads[f'beta{name}'] = spatial_batchnorm_relu_backward(dh, bn_cache)
+        if pool:
+            dh = max_pool_backward_fast(dh, pool_cache)
+        dh, grads[f'W{name}'], _ = conv_backward_fast(dh, conv_cache, need_dx=name != '0')  # no dx for images
+    for k, w in p.items():
+        if k[0] == 'W':
+            loss += 0.5 * self.reg * float(np.sum(w * w, dtype=np.float64))
+            grads[k] += self.reg * w
+    return loss, grads
 
 # %% ../nbs/08_cifar10_cnn.ipynb #eb480f00
 MODEL_NAMES = ('softmax', 'fc', 'cnn3', 'strong')
@@ -300,6 +304,7 @@ def _check_trainer_args(data, epochs, batch_size, lr, schedule, warmup, momentum
     if len(np.unique(data['y_train'])) < 2:
         raise ValueError(f"Trainer: y_train holds a single class ({int(data['y_train'][0])}); there is nothing to learn")
 
+# %% ../nbs/08_cifar10_cnn.ipynb #1a77acbd
 class Trainer(Solver):
     "The Solver's loop with the strong recipe: shuffled epochs, augmentation, a schedule, Nesterov SGD, two checkpoints, a time budget."
     _bar_args = dict(desc='training', unit='step', dynamic_ncols=True, leave=False)
