@@ -18,6 +18,8 @@ from .attention import (causal_mask, positional_embedding_forward, positional_em
 from .two_layer_net import Solver
 
 # %% ../nbs/12_gpt.ipynb #a6c30ca7
+from .attention import _layernorm_rows, _layernorm_rows_backward   # layer norm, compiled or NumPy (chapter 11's backend)
+
 _BLOCK_KEYS = ('ln1_gamma', 'ln1_beta', 'Wq', 'bq', 'Wk', 'bk', 'Wv', 'bv', 'Wo', 'bo',
                'ln2_gamma', 'ln2_beta', 'W1', 'b1', 'W2', 'b2')
 
@@ -81,7 +83,7 @@ class GPT:
         for l in range(self.n_layer):
             h, c = transformer_block_forward(h, self._block(l), self.n_head, mask)
             caches.append(c)
-        hf, c_lnf = layernorm_forward(h.reshape(N * T, D), p['lnf_gamma'], p['lnf_beta'], {})
+        hf, c_lnf = _layernorm_rows(h, p['lnf_gamma'], p['lnf_beta'])
         logits = hf @ p['W_tok'].T                     # tied: the output scores every token's embedding
         return logits.reshape(N, T, self.vocab_size), (c_tok, c_pos, caches, hf, c_lnf, (N, T))
 
@@ -114,7 +116,7 @@ class GPT:
         loss, dlogits = softmax_loss(logits.reshape(N * T, V), y.ravel())
         dlogits = dlogits.astype(hf.dtype, copy=False)
         grads = {'W_tok': dlogits.T @ hf}              # the output's share of the tied matrix
-        dh, grads['lnf_gamma'], grads['lnf_beta'] = layernorm_backward(dlogits @ p['W_tok'], c_lnf)
+        dh, grads['lnf_gamma'], grads['lnf_beta'] = _layernorm_rows_backward(dlogits @ p['W_tok'], c_lnf)
         dh = dh.reshape(N, T, D)
         for l in reversed(range(self.n_layer)):
             dh, g = transformer_block_backward(dh, caches[l])
