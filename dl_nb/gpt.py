@@ -399,7 +399,8 @@ def generate(
     return np.array(out, dtype=ids.dtype)
 
 # %% ../nbs/12_gpt.ipynb #9d7c1e02
-# The settings `dl_nb train --model gpt` starts from: the model's shape and the training loop's knobs (GPTTrainer's names).
+# The settings `dl_nb train --model gpt` starts from: the model's shape and the training loop's knobs (GPTTrainer's names);
+# sized for tiny Shakespeare in ten minutes of a two-core CPU (the slow cell after the baby GPT's run measures it).
 GPT_DEFAULTS = dict(block_size=64, n_layer=4, n_head=4, n_embd=128,
-                    batch_size=12, max_iters=2000, eval_interval=250, eval_iters=20,
-                    lr=1e-3, min_lr=1e-4, warmup=100, beta1=0.9, beta2=0.99, weight_decay=0.1, grad_clip=1.0)
+                    batch_size=32, max_iters=1400, eval_interval=200, eval_iters=20,
+                    lr=2e-3, min_lr=2e-4, warmup=100, beta1=0.9, beta2=0.99, weight_decay=0.1, grad_clip=1.0)
