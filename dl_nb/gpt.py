@@ -17,6 +17,8 @@ from .attention import (causal_mask, positional_embedding_forward, positional_em
 from .solver import Solver
 
 # %% ../nbs/12_gpt.ipynb #a6c30ca7
+from .attention import _layernorm_rows, _layernorm_rows_backward   # layer norm, compiled or NumPy (chapter 11's backend)
+
 _BLOCK_KEYS = ('ln1_gamma', 'ln1_beta', 'Wq', 'bq', 'Wk', 'bk', 'Wv', 'bv', 'Wo', 'bo',
                'ln2_gamma', 'ln2_beta', 'W1', 'b1', 'W2', 'b2')
 
@@ -80,7 +82,7 @@ class GPT:
         for l in range(self.n_layer):
             h, c = transformer_block_forward(h, self._block(l), self.n_head, mask)
             caches.append(c)
-        hf, c_lnf = layernorm_forward(h.reshape(N * T, D), p['lnf_gamma'], p['lnf_beta'], {})
+        hf, c_lnf = _layernorm_rows(h, p['lnf_gamma'], p['lnf_beta'])
         logits = hf @ p['W_tok'].T                     # tied: the output scores every token's embedding
         return logits.reshape(N, T, self.vocab_size), (c_tok, c_pos, caches, hf, c_lnf, (N, T))
 
@@ -113,7 +115,7 @@ class GPT:
         loss, dlogits = softmax_loss(logits.reshape(N * T, V), y.ravel())
         dlogits = dlogits.astype(hf.dtype, copy=False)
         grads = {'W_tok': dlogits.T @ hf}              # the output's share of the tied matrix
-        dh, grads['lnf_gamma'], grads['lnf_beta'] = layernorm_backward(dlogits @ p['W_tok'], c_lnf)
+        dh, grads['lnf_gamma'], grads['lnf_beta'] = _layernorm_rows_backward(dlogits @ p['W_tok'], c_lnf)
         dh = dh.reshape(N, T, D)
         for l in reversed(range(self.n_layer)):
             dh, g = transformer_block_backward(dh, caches[l])
@@ -352,7 +354,8 @@ def generate(
     return np.array(out, dtype=ids.dtype)
 
 # %% ../nbs/12_gpt.ipynb #9d7c1e02
-# The settings `dl_nb train --model gpt` starts from: the model's shape and the training loop's knobs (GPTTrainer's names).
+# The settings `dl_nb train --model gpt` starts from: the model's shape and the training loop's knobs (GPTTrainer's names);
+# sized for tiny Shakespeare in ten minutes of a two-core CPU (the slow cell after the baby GPT's run measures it).
 GPT_DEFAULTS = dict(block_size=64, n_layer=4, n_head=4, n_embd=128,
-                    batch_size=12, max_iters=2000, eval_interval=250, eval_iters=20,
-                    lr=1e-3, min_lr=1e-4, warmup=100, beta1=0.9, beta2=0.99, weight_decay=0.1, grad_clip=1.0)
+                    batch_size=32, max_iters=1400, eval_interval=200, eval_iters=20,
+                    lr=2e-3, min_lr=2e-4, warmup=100, beta1=0.9, beta2=0.99, weight_decay=0.1, grad_clip=1.0)

@@ -28,6 +28,7 @@ _winograd = _load("winograd")    # Winograd F(2x2)/F(4x4, 3x3) convolution (chap
 fused = _load("fused")           # fused batch norm + ReLU, crop-and-flip augmentation (chapter 08)
 _direct = _load("direct")        # direct convolution in AVX-512 registers, float32, stride 1 (chapter 05)
 has_avx512 = _direct.has_avx512()  # can this CPU run the direct kernel? (dl_nb.conv's rule asks; nothing falls back silently)
+transformer = _load("transformer")  # GELU, masked softmax, layer norm passes of the Transformer (chapters 11, 12)
 _common = _load("_common")       # what the kernels share: BLAS products, transposes, the OpenMP team size
 im2col, col2im, openmp_threads = _kernels.im2col, _kernels.col2im, _common.openmp_threads
 max_pool_forward, max_pool_backward = _kernels.max_pool_forward, _kernels.max_pool_backward
