@@ -2,6 +2,9 @@
    naming of the kernel templates' float and double copies, and the transposes between NCHW and channels-innermost. */
 #ifndef DLNB_COMMON_H
 #define DLNB_COMMON_H
+#if defined(_MSC_VER)          /* MSVC spells C99's restrict as __restrict */
+#define restrict __restrict
+#endif
 #include <stddef.h>
 #ifdef _OPENMP
 #include <omp.h>

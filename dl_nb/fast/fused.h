@@ -8,9 +8,6 @@
 #else
 #define DLNB_NOINLINE
 #endif
-#if defined(_MSC_VER)
-#define restrict __restrict
-#endif
 
 #define DLNB_TEMPLATE "_fused_rows.h"
 #include "_both_types.h"

@@ -15,9 +15,6 @@
 #else
 #define DLNB_NOINLINE
 #endif
-#if defined(_MSC_VER)
-#define restrict __restrict
-#endif
 
 /* GCC keeps a loop with a float comparison branchy (so unvectorised) when comparisons may trap; nothing here reads the
    floating-point exception flags, so the kernels of this header are compiled without that assumption (Clang's
