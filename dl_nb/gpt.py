@@ -10,7 +10,6 @@ import numpy as np
 from fastcore.basics import patch
 from .layers import _check_number, softmax_loss
 from .norm import layernorm_forward, layernorm_backward
-from .optim import _check_update_args
 from .rnn import word_embedding_forward, word_embedding_backward, clip_grad_norm
 from .attention import (causal_mask, positional_embedding_forward, positional_embedding_backward,
                              transformer_block_params, transformer_block_forward, transformer_block_backward)
@@ -355,7 +354,8 @@ def generate(
 
 # %% ../nbs/12_gpt.ipynb #9d7c1e02
 # The settings `dl_nb train --model gpt` starts from: the model's shape and the training loop's knobs (GPTTrainer's names);
-# sized for tiny Shakespeare in ten minutes of a two-core CPU (the slow cell after the baby GPT's run measures it).
+# sized for tiny Shakespeare in ten minutes of a two-core CPU (the slow cells after the baby GPT's run measure it).
 GPT_DEFAULTS = dict(block_size=64, n_layer=4, n_head=4, n_embd=128,
-                    batch_size=32, max_iters=1400, eval_interval=200, eval_iters=20,
-                    lr=2e-3, min_lr=2e-4, warmup=100, beta1=0.9, beta2=0.99, weight_decay=0.1, grad_clip=1.0)
+                    batch_size=32, max_iters=3000, eval_interval=250, eval_iters=20,
+                    lr=2e-3, min_lr=2e-4, warmup=200, beta1=0.9, beta2=0.99, weight_decay=0.1, grad_clip=1.0)
+
