@@ -22,13 +22,14 @@ from .vis import *
 from .rnn import *
 from .attention import *
 from .gpt import *
+from .recipe import *
 from .runtime import *
 from . import (
     layers as _layers, linear_classifier as _linear_classifier, two_layer_net as _two_layer_net, solver as _solver, fc_net as _fc_net, optim as _optim,
     norm as _norm, conv as _conv, spatial_norm as _spatial_norm, modules as _modules, training as _training,
-    rnn as _rnn, attention as _attention, gpt as _gpt, data as _data, vis as _vis, runtime as _runtime)
+    rnn as _rnn, attention as _attention, gpt as _gpt, recipe as _recipe, data as _data, vis as _vis, runtime as _runtime)
 
 _chapters = [
     _layers, _linear_classifier, _two_layer_net, _solver, _fc_net, _optim, _norm, _conv, _spatial_norm, _modules, _training, _rnn,
-    _attention, _gpt, _data, _vis, _runtime]
+    _attention, _gpt, _recipe, _data, _vis, _runtime]
 __all__ = [name for m in _chapters for name in m.__all__]
