@@ -299,7 +299,7 @@ def gelu_forward(
 ) -> tuple: # out (shape and dtype of x) and the cache (x, t)
     "GELU, tanh approximation (as GPT-2): `0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3)))`."
     x = _float_array(x, 'x', 'gelu_forward')
-    if _compiled(x):                      # the same steps in two compiled passes around NumPy's tanh
+    if _compiled(x):                      # the same steps in one compiled pass
         out, t = _tk.gelu_forward(np.ascontiguousarray(x).reshape(-1), _GELU_C, _GELU_C * _GELU_A)
         return out.reshape(x.shape), (x, t.reshape(x.shape))
     t = x * x                             # in place from here on: each step reuses its buffer

@@ -2,18 +2,17 @@
    passes of a Transformer block (GELU, the scaled and masked softmax over the last axis, layer normalisation). Plain C
    with restrict pointers, branch-free selects and eight partial sums per reduction, so that the compiler vectorises
    them. The operations and their order follow the NumPy reference of chapter 11, so both agree to the rounding of the
-   element type; the tanh and the exponential are left to NumPy's vectorised ones, between two of these passes. */
+   element type; the tanh and the exponential are transformer.h's (polynomial in float, libm's in double). */
 #define T DLNB_T
 
-/* GELU's first pass: u = (x^2 ca + c) x (then t = tanh(u), by NumPy, in place). */
-static DLNB_NOINLINE void DLNB_NAME(dlnb_gelu_arg)(const T *restrict x, T *restrict u, ptrdiff_t n, T c, T ca) {
-    for (ptrdiff_t i = 0; i < n; i++) { T xi = x[i]; u[i] = (xi * xi * ca + c) * xi; }
-}
-
-/* GELU's last pass: out = (t + 1) x 0.5. */
-static DLNB_NOINLINE void DLNB_NAME(dlnb_gelu_out)(const T *restrict x, const T *restrict t, T *restrict out,
-                                                   ptrdiff_t n) {
-    for (ptrdiff_t i = 0; i < n; i++) out[i] = (t[i] + 1) * x[i] * (T)0.5;
+/* GELU in one pass: u = (x^2 ca + c) x, t = tanh(u) (kept for the backward pass), out = (t + 1) x 0.5. */
+static DLNB_NOINLINE void DLNB_NAME(dlnb_gelu_fused)(const T *restrict x, T *restrict t, T *restrict out, ptrdiff_t n,
+                                                     T c, T ca) {
+    for (ptrdiff_t i = 0; i < n; i++) {
+        T xi = x[i], ti = DLNB_TANH(T, (xi * xi * ca + c) * xi);
+        t[i] = ti;
+        out[i] = (ti + 1) * xi * (T)0.5;
+    }
 }
 
 /* dx = dout (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)), with c3a = 3 a c. */
@@ -47,8 +46,7 @@ static inline T DLNB_NAME(dlnb_row_sum)(const T *restrict v, ptrdiff_t K) {
 }
 
 /* The softmax's first pass over one row of K scores: p = scale * s where keep[j] != 0 (keep NULL: everywhere) and -inf
-   elsewhere, minus the row's maximum (0 if nothing is kept); p may be s. Then NumPy's exp, in place, and
-   normalize_row. Returns 1 if a kept score is NaN or +inf. */
+   elsewhere, minus the row's maximum (0 if nothing is kept); p may be s. Then exp_normalize_row. Returns 1 if a kept score is NaN or +inf. */
 static DLNB_NOINLINE int DLNB_NAME(dlnb_softmax_shift_row)(const T *s, const unsigned char *restrict keep, T *p,
                                                            ptrdiff_t K, T scale) {
     for (ptrdiff_t j = 0; j < K; j++) {
@@ -62,8 +60,9 @@ static DLNB_NOINLINE int DLNB_NAME(dlnb_softmax_shift_row)(const T *s, const uns
     return 0;
 }
 
-/* The softmax's last pass: p /= sum(p) (a row of zeros stays zeros). */
-static DLNB_NOINLINE void DLNB_NAME(dlnb_normalize_row)(T *restrict p, ptrdiff_t K) {
+/* The softmax's last pass with the exponential folded in: p = exp(p), then p /= sum(p) (a row of zeros stays zeros). */
+static DLNB_NOINLINE void DLNB_NAME(dlnb_exp_normalize_row)(T *restrict p, ptrdiff_t K) {
+    for (ptrdiff_t j = 0; j < K; j++) p[j] = DLNB_EXP(T, p[j]);
     T z = DLNB_NAME(dlnb_row_sum)(p, K);
     if (z == 0) z = 1;
     for (ptrdiff_t j = 0; j < K; j++) p[j] /= z;

@@ -11,8 +11,8 @@ temporary array; here each is one pass (C in _transformer_rows.h, vectorised):
 
 They follow the NumPy reference of nbs/11_attention.ipynb operation for operation (dl_nb.attention dispatches to
 them and chapter 11 checks both against each other), so float64 results agree to rounding and float32 results to a
-few units in the last place (the tanh and the exponential are NumPy's own, vectorised, applied in place between two
-passes here). Rows run in parallel (OpenMP); each row, and each column sum, is reduced in a fixed order whatever the
+few units in the last place (in float the tanh and the exponential are polynomial approximations, vectorised inside
+the passes, within a few units in the last place of the exact functions; in double they are libm's). Rows run in parallel (OpenMP); each row, and each column sum, is reduced in a fixed order whatever the
 number of threads, so results do not depend on it.
 """
 from cython cimport floating
@@ -31,13 +31,12 @@ cdef int _threads(Py_ssize_t work):
 
 
 cdef extern from "transformer.h" nogil:
-    void dlnb_gelu_arg(const void *x, void *u, Py_ssize_t n, double c, double ca, size_t size)
-    void dlnb_gelu_out(const void *x, const void *t, void *out, Py_ssize_t n, size_t size)
+    void dlnb_gelu_fused(const void *x, void *t, void *out, Py_ssize_t n, double c, double ca, size_t size)
     void dlnb_gelu_bwd(const void *d, const void *x, const void *t, void *dx, Py_ssize_t n, double c, double c3a,
                        size_t size)
     int dlnb_softmax_shift_row(const void *s, const unsigned char *keep, Py_ssize_t koff, void *p, Py_ssize_t K,
                                double scale, size_t size)
-    void dlnb_normalize_row(void *p, Py_ssize_t K, size_t size)
+    void dlnb_exp_normalize_row(void *p, Py_ssize_t K, size_t size)
     void dlnb_softmax_bwd_row(const void *d, const void *p, void *dx, Py_ssize_t K, double scale, size_t size)
     double dlnb_layernorm_row(const void *x, const void *g, const void *b, void *xhat, void *out, Py_ssize_t D,
                               double eps, size_t size)
@@ -47,7 +46,7 @@ cdef extern from "transformer.h" nogil:
 
 def gelu_forward(const floating[::1] x, double c, double ca):
     """out = 0.5 x (1 + t) with t = tanh((x^2 ca + c) x), over a flat array (c = sqrt(2/pi), ca = c * 0.044715).
-    Returns out and t, flat, in the dtype of x. Two passes here, and NumPy's tanh in place between them."""
+    Returns out and t, flat, in the dtype of x; one pass."""
     cdef Py_ssize_t n = x.shape[0], i, lo, hi
     dtype = np.float32 if floating is float else np.float64
     out_a, t_a = np.empty(n, dtype=dtype), np.empty(n, dtype=dtype)
@@ -59,12 +58,7 @@ def gelu_forward(const floating[::1] x, double c, double ca):
     for i in prange(nchunks, nogil=True, schedule="static", num_threads=nt):
         lo = i * _CHUNK
         hi = min(lo + _CHUNK, n)
-        dlnb_gelu_arg(&x[lo], &tv[lo], hi - lo, c, ca, sizeof(floating))
-    np.tanh(t_a, out=t_a)
-    for i in prange(nchunks, nogil=True, schedule="static", num_threads=nt):
-        lo = i * _CHUNK
-        hi = min(lo + _CHUNK, n)
-        dlnb_gelu_out(&x[lo], &tv[lo], &ov[lo], hi - lo, sizeof(floating))
+        dlnb_gelu_fused(&x[lo], &tv[lo], &ov[lo], hi - lo, c, ca, sizeof(floating))
     return out_a, t_a
 
 
@@ -112,12 +106,10 @@ def softmax_forward(const floating[:, :, ::1] s, keep, double scale, floating[:,
         bad += dlnb_softmax_shift_row(&s[b, r, 0], kp, r * K, &out[b, r, 0], K, scale, sizeof(floating))
     if bad:
         raise ValueError("softmax_forward: x contains NaN or +inf among the kept scores; they must be finite or -inf")
-    o = np.asarray(out)
-    np.exp(o, out=o)
     for i in prange(B * R, nogil=True, schedule="static", num_threads=nt):
         b = i // R
         r = i - b * R
-        dlnb_normalize_row(&out[b, r, 0], K, sizeof(floating))
+        dlnb_exp_normalize_row(&out[b, r, 0], K, sizeof(floating))
 
 
 def softmax_backward(const floating[:, :, ::1] dout, const floating[:, :, ::1] p, double scale,
