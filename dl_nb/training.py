@@ -318,24 +318,32 @@ class Trainer(Solver):
                  warmup: float=0.2,        # fraction of the steps spent warming up
                  momentum: float=0.9,      # Nesterov momentum
                  crop_pad: int=4,          # random crops of the reflect-padded images (0: no crops)
-                 flip: bool=True,          # random horizontal flips
-                 tta: bool=None,           # evaluate with test-time flips (None: when training flips)
+                 flip: bool=True,          # random horizontal flips, or 'alternate': chapter 13's alternating flips and translations
+                 tta: bool=None,           # evaluate with test-time flips (None: when training flips), or 'translate': six views
                  seed: int=0,              # seed of the shuffling and augmentation
                  out_dir=None,             # folder for last.npz and best.npz (None: no checkpoints)
                  meta: dict=None,          # JSON-serialisable information stored in the checkpoints
                  num_train_eval: int=1000, # training images scored after every epoch
                  progress: bool=True,      # show a progress bar
                  log=print,                # called with one line per epoch (None: silent), with or without the bar
+                 update_rule=None,         # the rule of every parameter (a name or a function; None: sgd_nesterov)
+                 update_rules: dict=None,  # parameter name -> rule, for parameters trained with another rule
+                 lr_scale: dict=None,      # parameter name -> factor on the schedule's learning rate for that parameter
+                 eval_weights: str=None,   # 'ema' or 'slow': measure (and keep as best) the weights an averaging rule keeps
                 ):
         _check_trainer_args(data, epochs, batch_size, lr, schedule, warmup, momentum, crop_pad, num_train_eval, seed)
         if out_dir is not None:
             Path(out_dir).mkdir(parents=True, exist_ok=True)   # now, not after the first epoch
-        super().__init__(model, data, update_rule=sgd_nesterov, optim_config={'momentum': float(momentum)},
-                         batch_size=int(batch_size), num_epochs=int(epochs), print_every=0, progress=progress)
+        super().__init__(model, data, update_rule=sgd_nesterov if update_rule is None else update_rule,
+                         optim_config={'momentum': float(momentum)}, batch_size=int(batch_size), num_epochs=int(epochs),
+                         print_every=0, progress=progress, update_rules=update_rules, eval_weights=eval_weights)
         self.data, self.log, self.meta = data, log, dict(meta or {})
         self.config = dict(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), schedule=schedule,
-                           warmup=float(warmup), momentum=float(momentum), crop_pad=int(crop_pad), flip=bool(flip),
-                           tta=bool(flip if tta is None else tta), seed=int(seed), num_train_eval=int(num_train_eval))
+                           warmup=float(warmup), momentum=float(momentum), crop_pad=int(crop_pad),
+                           flip=flip if flip == 'alternate' else bool(flip),
+                           tta=tta if tta == 'translate' else bool(flip if tta is None else tta), seed=int(seed),
+                           num_train_eval=int(num_train_eval))
+        self.config.update(_recipe_options(self, update_rule is not None, lr_scale, flip, tta))
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.total_steps = self.num_epochs * self.iters_per_epoch
         pick = np.random.default_rng([int(seed), 1]).permutation(len(data['y_train']))[:int(num_train_eval)]
@@ -348,7 +356,13 @@ class Trainer(Solver):
                  y: np.ndarray,  # labels (N,)
                 ) -> float: # fraction classified correctly (test mode, with test-time flips if configured)
         "Accuracy of the current model."
-        return accuracy(self.model, X, y, tta=self.config['tta'])
+        if self.config['tta'] != 'translate':
+            return accuracy(self.model, X, y, tta=self.config['tta'])
+        from dl_nb.recipe import tta_scores   # chapter 13: the image, its mirror and two 1-pixel shifts, weighted
+        if len(X) != len(y) or len(X) == 0:
+            raise ValueError(f"accuracy: X has {len(X)} examples but y has {len(y)} labels")
+        scores = tta_scores(lambda v: predict_scores(self.model, v), X, translate=True)
+        return float(np.mean(np.argmax(scores, axis=1) == y))
 
     steps_per_epoch = property(lambda self: self.iters_per_epoch, doc="Steps (minibatches) per epoch")
     optim = property(lambda self: self.optim_configs, doc="One config dict (momentum, velocity, ...) per parameter")
@@ -366,6 +380,26 @@ class Trainer(Solver):
         self.train_acc_history, self.val_acc_history = list(h['train_acc_history']), list(h['val_acc_history'])
         self.time_history = list(h['time_history'])
 
+# %% ../nbs/08_cifar10_cnn.ipynb #f3df26e9
+from .solver import _rule_name
+
+def _recipe_options(trainer, rule_given: bool, lr_scale, flip, tta) -> dict: # the options that were set, JSON-ready
+    "Check the Trainer's options for other recipes and return those that were set, as configuration entries."
+    if isinstance(flip, str) and flip != 'alternate':
+        raise ValueError(f"Trainer: flip must be True, False or 'alternate', got {flip!r}")
+    if isinstance(tta, str) and tta != 'translate':
+        raise ValueError(f"Trainer: tta must be None, True, False or 'translate', got {tta!r}")
+    scale = dict(lr_scale or {})
+    bad = {k: v for k, v in scale.items() if k not in trainer.model.params
+           or isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v > 0}
+    if bad:
+        raise ValueError(f"Trainer: lr_scale must map parameter names of the model to positive factors, got {bad}")
+    options = {'update_rule': trainer.update_rule_name} if rule_given else {}
+    if trainer.update_rules: options['update_rules'] = {p: _rule_name(r) for p, r in trainer.update_rules.items()}
+    if scale: options['lr_scale'] = {k: float(v) for k, v in scale.items()}
+    if trainer.eval_weights is not None: options['eval_weights'] = trainer.eval_weights
+    return options
+
 # %% ../nbs/08_cifar10_cnn.ipynb #380c5a17
 @patch
 def _draw_batch(self:Trainer) -> np.ndarray: # sorted indices of the next minibatch
@@ -378,18 +412,23 @@ def _draw_batch(self:Trainer) -> np.ndarray: # sorted indices of the next miniba
 
 @patch
 def _batch(self:Trainer, idx):
-    "The minibatch of these indices, randomly cropped and flipped as configured."
+    "The minibatch of these indices, randomly cropped and flipped as configured (or flipped alternately and translated)."
     c, X = self.config, self.X_train[idx]
-    if c['crop_pad'] or c['flip']:
+    if c['flip'] == 'alternate':
+        from dl_nb.recipe import alternating_flips, flip_translate   # chapter 13's augmentation
+        flips = alternating_flips(len(self.y_train), self.epoch, c['seed'])[idx]
+        X = flip_translate(X, flips, c['crop_pad'], self._rng)
+    elif c['crop_pad'] or c['flip']:
         X = random_crop_flip(X, c['crop_pad'], c['flip'], self._rng)
     return X, self.y_train[idx]
 
 @patch
 def _update(self:Trainer, grads):
-    "Set this step's learning rate from the schedule, then one Nesterov step of every parameter."
+    "Set this step's learning rate from the schedule (times lr_scale where given), then one step of every parameter."
     c = self.config
     lr = lr_at(self.iteration, self.total_steps, c['lr'], c['schedule'], c['warmup'])
-    for config in self.optim_configs.values(): config['learning_rate'] = lr
+    scale = c.get('lr_scale', {})
+    for name, config in self.optim_configs.items(): config['learning_rate'] = lr * scale[name] if name in scale else lr
     Solver._update(self, grads)
     self.lr_history.append(lr)
 
@@ -456,7 +495,8 @@ def _meta(self:Trainer) -> dict:
 
 @patch
 def _state_arrays(self:Trainer) -> dict:
-    a = {f'optim/{k}/velocity': c['velocity'] for k, c in self.optim_configs.items() if 'velocity' in c}
+    "Every entry of every parameter's optimiser config (buffers, averages, step counters), and the best model."
+    a = {f'optim/{k}/{key}': v for k, c in self.optim_configs.items() for key, v in c.items()}
     a.update({f'best/{k}': v for k, v in (self._best or {}).items()})
     return a
 
@@ -465,7 +505,8 @@ def _save_checkpoint(self:Trainer):
     "Trainer: best.npz when the epoch is the best so far, and last.npz (resumable) after every epoch."
     if self.out_dir is None or self.epoch == 0: return
     if self.best_epoch == self.epoch:
-        save_checkpoint(self.out_dir / 'best.npz', self.model, self._meta())
+        with self.averaged_weights():   # the weights that were measured (the averages, with eval_weights)
+            save_checkpoint(self.out_dir / 'best.npz', self.model, self._meta())
     save_checkpoint(self.out_dir / 'last.npz', self.model, self._meta(), self._state_arrays())
 
 _HISTORY_KEYS = ('loss_history', 'lr_history', 'train_acc_history', 'val_acc_history', 'time_history')
@@ -474,7 +515,7 @@ _HISTORY_KEYS = ('loss_history', 'lr_history', 'train_acc_history', 'val_acc_his
 def resume(self:Trainer,
            path,  # a last.npz written by a Trainer with the same configuration
           ):
-    "Continue from a checkpoint: parameters, running averages, momentum buffers, history and best model."
+    "Continue from a checkpoint: parameters, running averages, optimiser state, history and best model."
     model, meta, extra = load_checkpoint(path)
     if meta.get('config') != self.config:
         diff = {k: (meta.get('config', {}).get(k), v) for k, v in self.config.items()
@@ -496,6 +537,9 @@ def resume(self:Trainer,
     self.history = t['history']
     for k, v in extra.items():
         if k.startswith('optim/'):
-            self.optim_configs[k.split('/')[1]]['velocity'] = v
+            _, p, key = k.split('/', 2)
+            if p not in self.optim_configs:
+                raise ValueError(f"resume: {path} holds optimiser state for {p!r}, which the model does not have")
+            self.optim_configs[p][key] = v.item() if v.ndim == 0 else v
     self._best = {k[len('best/'):]: v for k, v in extra.items() if k.startswith('best/')} or None
     return self
