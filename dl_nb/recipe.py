@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['NS_COEFFICIENTS', 'patch_covariance', 'patch_whitening_filters', 'dirac_conv_filters', 'alternating_flips',
            'flip_translate', 'tta_scores', 'lookahead', 'ema', 'averaged_params', 'newton_schulz', 'muon',
-           'recipe_flops']
+           'recipe_flops', 'AirNet']
 
 # %% ../nbs/13_fast_recipe_parts.ipynb #0d128b25
 import numpy as np
@@ -269,3 +269,118 @@ def recipe_flops(
         c_in = c_out
     flops['linear'] = 2 * c_in * num_classes
     return flops
+
+# %% ../nbs/13_fast_recipe_parts.ipynb #0964718b
+from .conv import conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast
+from .spatial_norm import spatial_batchnorm_forward, spatial_batchnorm_backward
+from .attention import gelu_forward, gelu_backward
+from .layers import softmax_loss_smoothed
+
+class AirNet:
+    "airbench94's network: frozen 2x2 whitening conv + GELU, three (conv, pool, BN, GELU, conv, BN, GELU) groups, max pool, scaled linear head."
+    frozen = ('W_whiten',)   # the whitening filters: the training loop leaves them alone, loss returns no gradient for them
+    def __init__(self,
+                 input_dim: tuple=(3, 32, 32),    # shape (C, H, W) of one image, H and W >= 9
+                 widths: tuple=(64, 256, 256),    # channels of the three groups
+                 num_classes: int=10,             # number of classes
+                 reg: float=5e-4,                 # L2 strength on the 3x3 filters and the classifier (weight decay)
+                 label_smoothing: float=0.2,      # epsilon of softmax_loss_smoothed
+                 scale: float=1 / 9,              # the scores are scale * (features @ W_out)
+                 bn_momentum: float=0.6,          # running = bn_momentum * running + (1 - bn_momentum) * batch statistic
+                 dtype=np.float32,                # dtype of the parameters and of the computation
+                 seed: int=0,                     # seed of the initialisation
+                ):
+        C, H, W = (int(v) for v in input_dim)
+        if min(H, W) < 9:
+            raise ValueError(f"AirNet: the whitening layer and three 2x2 poolings need H, W >= 9, got input_dim {input_dim}")
+        if len(widths) != 3 or any(int(w) != w or w < 1 for w in widths):
+            raise ValueError(f"AirNet: widths must be three positive channel counts, got {widths}")
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(f"AirNet: label_smoothing must be in [0, 1), got {label_smoothing}")
+        rng = np.random.default_rng(seed)
+        self.reg, self.label_smoothing, self.scale, self.dtype = reg, label_smoothing, scale, dtype
+        c = 2 * C * 4                                          # 2x2 whitening filters and their negatives
+        bound = 1 / np.sqrt(C * 4)                             # until set_whitening gives the real filters
+        self.params = {'W_whiten': rng.uniform(-bound, bound, (c, C, 2, 2)).astype(dtype), 'b_whiten': np.zeros(c, dtype)}
+        self.bn_params, self.layers = [], []
+        for g, w in enumerate(widths, 1):
+            for part, c_in in (('a', c), ('b', int(w))):
+                self.params[f'W{g}{part}'] = dirac_conv_filters(int(w), c_in, 3, rng, dtype)
+                self.params[f'beta{g}{part}'] = np.zeros(int(w), dtype)
+                self.bn_params.append({'mode': 'train', 'momentum': bn_momentum,
+                                       'running_mean': np.zeros(int(w), dtype), 'running_var': np.ones(int(w), dtype)})
+                self.layers.append(f'{g}{part}')
+            c = int(w)
+        self.params['W_out'] = rng.uniform(-1 / np.sqrt(c), 1 / np.sqrt(c), (c, num_classes)).astype(dtype)
+        self._ones = {}   # batch norm scales, fixed at 1 (airbench trains only the shifts)
+
+    def set_whitening(self,
+                      X: np.ndarray,   # training images (N, C, H, W), standardised as the network will see them
+                      eps: float=5e-4, # see patch_whitening_filters
+                     ):
+        "Compute the frozen first layer's filters from training images."
+        self.params['W_whiten'] = patch_whitening_filters(X, 2, eps).astype(self.dtype)
+        return self
+
+
+# %% ../nbs/13_fast_recipe_parts.ipynb #62cedfa6
+from fastcore.basics import patch
+
+_SAME, _POOL2 = {'stride': 1, 'pad': 1}, {'pool_height': 2, 'pool_width': 2, 'stride': 2}
+
+def _conv_bn_gelu(h, W, beta, bn_param, ones, pool):
+    "3x3 convolution (no bias), optional 2x2 max pooling, batch norm with scale 1, GELU; the output and the caches."
+    h, cc = conv_forward_fast(h, W, np.zeros(len(W), h.dtype), _SAME)
+    pc = None
+    if pool:                    # an odd last row or column belongs to no window (31 x 31 -> 15 x 15), as in PyTorch
+        H, W_ = h.shape[2:]
+        h, pc = max_pool_forward_fast(h[:, :, :H - H % 2, :W_ - W_ % 2], _POOL2)
+        pc = (pc, (H, W_))
+    h, bc = spatial_batchnorm_forward(h, ones, beta, bn_param)
+    h, gc = gelu_forward(h)
+    return h, (cc, pc, bc, gc)
+
+def _conv_bn_gelu_backward(dh, caches):
+    "dx, dW and dbeta of _conv_bn_gelu."
+    cc, pc, bc, gc = caches
+    dh, _, dbeta = spatial_batchnorm_backward(gelu_backward(dh, gc), bc)
+    if pc is not None:
+        pc, (H, W) = pc
+        dh = max_pool_backward_fast(dh, pc)
+        if dh.shape[2:] != (H, W): dh = np.pad(dh, ((0, 0), (0, 0), (0, H - dh.shape[2]), (0, W - dh.shape[3])))
+    dh, dW, _ = conv_backward_fast(dh, cc)
+    return dh, dW, dbeta
+
+@patch
+def loss(self:AirNet,
+         X: np.ndarray,       # images, shape (N, C, H, W)
+         y: np.ndarray=None,  # labels, shape (N,), or None for scores only (test mode)
+        ):
+    "Class scores (N, num_classes) if y is None (test mode), else (loss, grads) in training mode (no gradient for W_whiten)."
+    mode, p = ('test' if y is None else 'train'), self.params
+    h, white = conv_forward_fast(np.ascontiguousarray(X, dtype=self.dtype), p['W_whiten'], p['b_whiten'],
+                                 {'stride': 1, 'pad': 0})
+    h, white_gelu = gelu_forward(h)
+    caches = []
+    for name, bn in zip(self.layers, self.bn_params):
+        bn['mode'] = mode
+        ones = self._ones.setdefault(p[f'W{name}'].shape[0], np.ones(p[f'W{name}'].shape[0], self.dtype))
+        h, cache = _conv_bn_gelu(h, p[f'W{name}'], p[f'beta{name}'], bn, ones, pool=name.endswith('a'))
+        caches.append(cache)
+    N, C, H, W = h.shape
+    g, gpool = max_pool_forward_fast(h, {'pool_height': H, 'pool_width': W, 'stride': max(H, W)})
+    feats = g.reshape(N, C)
+    scores = self.scale * (feats @ p['W_out'])
+    if y is None: return scores
+    loss, dscores = softmax_loss_smoothed(scores, y, self.label_smoothing)
+    dscores *= self.scale
+    grads = {'W_out': feats.T @ dscores}
+    dh = max_pool_backward_fast((dscores @ p['W_out'].T).reshape(N, C, 1, 1), gpool)
+    for name, cache in zip(self.layers[::-1], caches[::-1]):
+        dh, grads[f'W{name}'], grads[f'beta{name}'] = _conv_bn_gelu_backward(dh, cache)
+    _, _, grads['b_whiten'] = conv_backward_fast(gelu_backward(dh, white_gelu), white, need_dx=False)
+    for k in [k for k in grads if k[0] == 'W']:
+        loss += 0.5 * self.reg * float(np.sum(p[k] * p[k], dtype=np.float64))
+        grads[k] += self.reg * p[k]
+    return loss, grads
+

@@ -65,6 +65,8 @@ class Solver:
                  verbose: bool=True,               # print losses and accuracies
                  progress: bool=True,              # show a tqdm progress bar
                  augment=None,                     # optional function applied to every training minibatch X -> X
+                 update_rules: dict=None,          # parameter name -> rule (name or function) for parameters trained with another rule
+                 eval_weights: str=None,           # None, or 'ema' / 'slow': measure accuracy with the averages an averaging rule keeps
                 ):
         if not hasattr(model, 'params') or not callable(getattr(model, 'loss', None)):
             raise ValueError("Solver: the model needs a params dict and a loss(X, y=None) method")
@@ -81,6 +83,10 @@ class Solver:
         self.X_val, self.y_val = data['X_val'], data['y_val']
         self.update_rule = _find_rule(update_rule)
         self.update_rule_name = getattr(self.update_rule, '__name__', type(self.update_rule).__name__)
+        self.update_rules = _find_rules(update_rules, model.params)
+        if eval_weights not in (None, 'ema', 'slow'):
+            raise ValueError(f"Solver: eval_weights must be None, 'ema' or 'slow', got {eval_weights!r}")
+        self.eval_weights = eval_weights
         self.optim_config = dict(optim_config or {})
         self.lr_decay, self.batch_size, self.num_epochs = lr_decay, int(batch_size), int(num_epochs)
         self.num_train_samples, self.num_val_samples = num_train_samples, num_val_samples
@@ -113,6 +119,19 @@ def _find_rule(update_rule):
     if callable(update_rule): return update_rule
     raise ValueError(f"Solver: update_rule must be a name or a function, got {update_rule!r}")
 
+# %% ../nbs/02a_solver.ipynb #e66ad153
+def _find_rules(update_rules, params) -> dict: # parameter name -> update-rule function
+    "The per-parameter rules of a Solver, each checked like update_rule, for parameters the model has."
+    if update_rules is None: return {}
+    if not isinstance(update_rules, dict):
+        raise ValueError(f"Solver: update_rules must be a dict parameter name -> rule, got {type(update_rules).__name__}")
+    unknown = sorted(set(update_rules) - set(params))
+    if unknown:
+        raise ValueError(f"Solver: update_rules names {unknown}, which the model does not have (it has {sorted(params)})")
+    return {name: _find_rule(rule) for name, rule in update_rules.items()}
+
+def _rule_name(rule) -> str: return getattr(rule, '__name__', type(rule).__name__)
+
 # %% ../nbs/02a_solver.ipynb #25e59c0a
 @patch
 def _reset(self:Solver):
@@ -144,9 +163,12 @@ def _batch(self:Solver, idx):
 
 @patch
 def _update(self:Solver, grads):
-    "Apply the update rule to every parameter, each with its own config."
+    "Apply each parameter's update rule (update_rules, else update_rule) with its own config; skip frozen parameters."
+    frozen = getattr(self.model, 'frozen', ())
     for name, w in self.model.params.items():
-        next_w, self.optim_configs[name] = self.update_rule(w, grads[name], self.optim_configs[name])
+        if name in frozen: continue
+        rule = self.update_rules.get(name, self.update_rule)
+        next_w, self.optim_configs[name] = rule(w, grads[name], self.optim_configs[name])
         self.model.params[name] = next_w
 
 @patch
@@ -211,11 +233,12 @@ def _keep_best(self:Solver, val_acc):
 
 @patch
 def _record_accuracies(self:Solver) -> tuple: # (training accuracy, validation accuracy)
-    "Measure both accuracies, extend the histories and keep the model if it is the best so far."
-    train_acc, val_acc = self._measure()
-    self.train_acc_history.append(train_acc)
-    self.val_acc_history.append(val_acc)
-    if self._is_better(val_acc): self._keep_best(val_acc)
+    "Measure both accuracies (with the averaged weights if eval_weights says so), extend the histories, keep the best."
+    with self.averaged_weights():
+        train_acc, val_acc = self._measure()
+        self.train_acc_history.append(train_acc)
+        self.val_acc_history.append(val_acc)
+        if self._is_better(val_acc): self._keep_best(val_acc)
     return train_acc, val_acc
 
 @patch
@@ -236,6 +259,24 @@ def best_bn_params(self:Solver): # per normalisation layer, the best epoch's run
     for k, v in self._best.items():
         if k.startswith('bn/'): out[int(k.split('/')[1])][k.split('/')[2]] = v
     return out
+
+# %% ../nbs/02a_solver.ipynb #eb304061
+from contextlib import contextmanager
+
+@patch
+@contextmanager
+def averaged_weights(self:Solver):
+    "Within this block the model holds the averaged weights named by eval_weights (if any); the trained ones after it."
+    key, params = self.eval_weights, self.model.params
+    trained = dict(params)
+    try:
+        if key is not None:
+            for name, w in trained.items():
+                avg = self.optim_configs.get(name, {}).get(key)
+                if avg is not None: params[name] = np.asarray(avg).astype(w.dtype)
+        yield self.model
+    finally:
+        params.update(trained)
 
 # %% ../nbs/02a_solver.ipynb #d3758118
 @patch
@@ -385,6 +426,7 @@ def _checkpoint_state(self:Solver) -> tuple: # (arrays, meta) of a resumable che
              'best_val_acc': float(self.best_val_acc), 'loss_history': self.loss_history,
              'train_acc_history': self.train_acc_history, 'val_acc_history': self.val_acc_history,
              'rng': [int(pos), int(has_gauss), float(cached)]}
+    if self.update_rules: state['update_rules'] = {p: _rule_name(r) for p, r in self.update_rules.items()}
     return arrays, {'model': getattr(self.model, 'spec', None), 'solver': state}
 
 @patch
@@ -411,6 +453,10 @@ def load_checkpoint(self:Solver,
     if str(s['update_rule']) != self.update_rule_name:
         raise ValueError(f"load_checkpoint: {path} was written with update rule {str(s['update_rule'])!r}, "
                          f"this Solver uses {self.update_rule_name!r}")
+    rules = {p: _rule_name(r) for p, r in self.update_rules.items()}
+    if s.get('update_rules', {}) != rules:
+        raise ValueError(f"load_checkpoint: {path} was written with per-parameter rules {s.get('update_rules', {})}, "
+                         f"this Solver uses {rules}")
     what = f"load_checkpoint: {path}"
     _check_model_arrays(self.model, {k[len('best/'):]: v for k, v in a.items() if k.startswith('best/')} or
                         model_arrays(self.model), what + ' (best model)')
