@@ -340,6 +340,7 @@ class Trainer(Solver):
                  update_rules: dict=None,  # parameter name -> rule, for parameters trained with another rule
                  lr_scale: dict=None,      # parameter name -> factor on the schedule's learning rate for that parameter
                  eval_weights: str=None,   # 'ema' or 'slow': measure (and keep as best) the weights an averaging rule keeps
+                 freeze: dict=None,        # parameter name -> epoch (0-based) from which the parameter is no longer trained
                 ):
         _check_trainer_args(data, epochs, batch_size, lr, schedule, warmup, momentum, crop_pad, num_train_eval, seed)
         if out_dir is not None:
@@ -353,7 +354,8 @@ class Trainer(Solver):
                            flip=flip if flip == 'alternate' else bool(flip),
                            tta=tta if tta == 'translate' else bool(flip if tta is None else tta), seed=int(seed),
                            num_train_eval=int(num_train_eval))
-        self.config.update(_recipe_options(self, update_rule is not None, lr_scale, flip, tta))
+        self.config.update(_recipe_options(self, update_rule is not None, lr_scale, flip, tta, freeze))
+        self._frozen_at_start = tuple(getattr(model, 'frozen', ()))
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.total_steps = self.num_epochs * self.iters_per_epoch
         pick = np.random.default_rng([int(seed), 1]).permutation(len(data['y_train']))[:int(num_train_eval)]
@@ -393,7 +395,7 @@ class Trainer(Solver):
 # %% ../nbs/08_cifar10_cnn.ipynb #f3df26e9
 from .solver import _rule_name
 
-def _recipe_options(trainer, rule_given: bool, lr_scale, flip, tta) -> dict: # the options that were set, JSON-ready
+def _recipe_options(trainer, rule_given: bool, lr_scale, flip, tta, freeze=None) -> dict: # the options that were set, JSON-ready
     "Check the Trainer's options for other recipes and return those that were set, as configuration entries."
     if isinstance(flip, str) and flip != 'alternate':
         raise ValueError(f"Trainer: flip must be True, False or 'alternate', got {flip!r}")
@@ -404,10 +406,16 @@ def _recipe_options(trainer, rule_given: bool, lr_scale, flip, tta) -> dict: # t
            or isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not v > 0}
     if bad:
         raise ValueError(f"Trainer: lr_scale must map parameter names of the model to positive factors, got {bad}")
+    freeze = dict(freeze or {})
+    bad = {k: v for k, v in freeze.items() if k not in trainer.model.params
+           or isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0}
+    if bad:
+        raise ValueError(f"Trainer: freeze must map parameter names of the model to epochs (integers >= 0), got {bad}")
     options = {'update_rule': trainer.update_rule_name} if rule_given else {}
     if trainer.update_rules: options['update_rules'] = {p: _rule_name(r) for p, r in trainer.update_rules.items()}
     if scale: options['lr_scale'] = {k: float(v) for k, v in scale.items()}
     if trainer.eval_weights is not None: options['eval_weights'] = trainer.eval_weights
+    if freeze: options['freeze'] = {k: int(v) for k, v in freeze.items()}
     return options
 
 # %% ../nbs/08_cifar10_cnn.ipynb #380c5a17
@@ -418,6 +426,9 @@ def _draw_batch(self:Trainer) -> np.ndarray: # sorted indices of the next miniba
     if i == 0 or self._rng is None:
         self._rng = np.random.default_rng([self.config['seed'], self.epoch])
         self._perm = self._rng.permutation(len(self.y_train))
+        if 'freeze' in self.config:   # the model's own frozen parameters, and those whose epoch has come
+            later = tuple(k for k, e in self.config['freeze'].items() if self.epoch >= e and k not in self._frozen_at_start)
+            self.model.frozen = self._frozen_at_start + later
     return np.sort(self._perm[i * self.batch_size:(i + 1) * self.batch_size])
 
 @patch
