@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['NS_COEFFICIENTS', 'patch_covariance', 'patch_whitening_filters', 'dirac_conv_filters', 'alternating_flips',
            'flip_translate', 'tta_scores', 'lookahead', 'ema', 'averaged_params', 'newton_schulz', 'muon',
-           'recipe_flops', 'AirNet']
+           'recipe_flops', 'AirNet', 'air_recipe']
 
 # %% ../nbs/13_fast_recipe_parts.ipynb #0d128b25
 import numpy as np
 from .layers import _check_number
-from .optim import _check_update_args
+from .optim import _check_update_args, sgd_nesterov
 from .fast import fused as _fk
 
 # %% ../nbs/13_fast_recipe_parts.ipynb #26fcc1c1
@@ -384,3 +384,32 @@ def loss(self:AirNet,
         grads[k] += self.reg * p[k]
     return loss, grads
 
+
+# %% ../nbs/13_fast_recipe_parts.ipynb #a1r00002
+def air_recipe(
+    model,                          # an AirNet (its batch-norm shifts are the parameters named beta...)
+    epochs: int,                    # epochs of the run (lookahead's schedule depends on the total)
+    steps_per_epoch: int,           # minibatches per epoch
+    bias_scale: float=64,           # learning-rate factor of the batch-norm shifts (1: no scaling)
+    averaging: bool=True,           # lookahead every 5 steps from epoch 3 on, and measuring the slow weights
+    whiten_bias_epochs: int=3,      # epochs after which the whitening bias stops training (None: never frozen)
+    alternating: bool=True,         # alternating flips and 2-pixel translations (False: random flips and 2-pixel crops)
+    tta: bool=True,                 # six views at evaluation (False: the image and its mirror)
+) -> dict: # keyword arguments for chapter 08's Trainer (with lr and batch_size from the caller)
+    "Trainer options of airbench94's recipe for an AirNet; each ingredient can be switched off for an ablation."
+    for name, v in (('epochs', epochs), ('steps_per_epoch', steps_per_epoch)):
+        _check_number(v, name, 'air_recipe', lo=1, integer=True)
+    _check_number(bias_scale, 'bias_scale', 'air_recipe', lo=0, lo_open=True)
+    if whiten_bias_epochs is not None: _check_number(whiten_bias_epochs, 'whiten_bias_epochs', 'air_recipe', lo=0, integer=True)
+    shifts = [k for k in model.params if k.startswith('beta')]
+    if not shifts or 'b_whiten' not in model.params:
+        raise ValueError(f"air_recipe: the model has no batch-norm shifts or whitening bias (parameters {sorted(model.params)}); build an AirNet")
+    total, start = epochs * steps_per_epoch, 3 * steps_per_epoch
+    opts = dict(momentum=0.85, schedule='onecycle', warmup=0.23, crop_pad=2,
+                flip='alternate' if alternating else True, tta='translate' if tta else True)
+    if bias_scale != 1: opts['lr_scale'] = {k: float(bias_scale) for k in shifts}
+    if averaging:
+        opts['update_rule'] = lookahead(sgd_nesterov, 5, lambda n: 1.0 if n < start else 1 - 0.95 ** 5 * min(n / total, 1) ** 3)
+        opts['eval_weights'] = 'slow'
+    if whiten_bias_epochs is not None and whiten_bias_epochs < epochs: opts['freeze'] = {'b_whiten': int(whiten_bias_epochs)}
+    return opts
