@@ -302,13 +302,20 @@ def _time_is_up(self:Solver, deadline) -> bool:
 @patch
 def _reserve_seconds(self:Solver) -> float: return getattr(self, '_step_seconds', 0.0)
 
+class _NoBar:
+    "The progress bar of a run without one: nothing drawn, nothing to clean up (and no half-built bar when a signal arrives)."
+    disable = True
+    def update(self, n=1): pass
+    def set_postfix(self, *args, **kwargs): pass
+    def close(self): pass
+
 @patch
 def train(self:Solver,
           deadline: float=None,  # a time.monotonic() value: stop before a step would end after it (None: no limit)
          ):
     "Run the remaining epochs; afterwards the model holds the parameters with the best validation accuracy."
     total = self.num_epochs * self.iters_per_epoch
-    self._bar = tqdm(total=total, initial=self.iteration, disable=not self.progress, **self._bar_args)
+    self._bar = tqdm(total=total, initial=self.iteration, **self._bar_args) if self.progress else _NoBar()
     try:
         if self.iteration == 0 and not self.val_acc_history:
             self._log_accuracies(*self._record_accuracies())   # epoch 0: the untrained model
