@@ -941,6 +941,16 @@ def main(
 
 
 # %% ../nbs/92_cli.ipynb #131ac8c2
+def _leave(status: int):
+    "End the program `python -m dl_nb.cli` with `status`; after an interruption, at once."
+    if status in (130, 143):   # interrupted: everything is written; Python's own exit could turn the status into a signal
+        for stream in (sys.stdout, sys.stderr):
+            try: stream.flush()
+            except (OSError, ValueError): pass
+        os._exit(status)
+    sys.exit(status)
+
+# %% ../nbs/92_cli.ipynb #131ac8c3
 #| eval: false
 if __name__ == '__main__':
-    sys.exit(main())
+    _leave(main())
