@@ -130,6 +130,7 @@ def lr_at(
     peak_lr: float,           # the largest learning rate
     schedule: str='onecycle', # 'onecycle' (linear up, linear down to 0), 'cosine' (to 0) or 'constant'
     warmup: float=0.2,        # fraction of the steps spent warming up linearly from 0 (onecycle, cosine)
+    ends: tuple=(0.0, 0.0),   # (a, b): the rate at the first and the last step, as fractions of the peak
 ) -> float: # the learning rate of this step
     "Learning rate of one step under a one-cycle, cosine or constant schedule."
     if schedule not in ('onecycle', 'cosine', 'constant'):
@@ -139,13 +140,17 @@ def lr_at(
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
             raise ValueError(f"lr_at: {name} must be an integer >= {low}, got {v!r}")
     _check_number(peak_lr, 'peak_lr', 'lr_at', lo=0)
+    if np.shape(ends) != (2,):
+        raise ValueError(f"lr_at: ends must be two fractions of the peak (first step, last step), got {ends!r}")
+    a, b = (_check_number(e, 'ends', 'lr_at', 0, 1) for e in ends)
     if schedule == 'constant':
         return float(peak_lr)
     f = min(step / total_steps, 1.0)         # past the end the schedule stays at its end: never extrapolated
     if f < warmup:
-        return float(peak_lr * f / warmup)
+        return float(peak_lr * (a + (1 - a) * f / warmup))
     r = (f - warmup) / (1 - warmup)          # 0 -> 1 over the rest of the run
-    return float(peak_lr * ((1 - r) if schedule == 'onecycle' else 0.5 * (1 + np.cos(np.pi * r))))
+    down = (1 - r) if schedule == 'onecycle' else 0.5 * (1 + np.cos(np.pi * r))   # 1 -> 0
+    return float(peak_lr * (b + (1 - b) * down))
 
 # %% ../nbs/12_gpt.ipynb #98f560ab
 def adamw(

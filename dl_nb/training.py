@@ -341,6 +341,7 @@ class Trainer(Solver):
                  lr_scale: dict=None,      # parameter name -> factor on the schedule's learning rate for that parameter
                  eval_weights: str=None,   # 'ema' or 'slow': measure (and keep as best) the weights an averaging rule keeps
                  freeze: dict=None,        # parameter name -> epoch (0-based) from which the parameter is no longer trained
+                 lr_ends: tuple=(0.0, 0.0),# the schedule's first and last rates as fractions of lr (see lr_at)
                 ):
         _check_trainer_args(data, epochs, batch_size, lr, schedule, warmup, momentum, crop_pad, num_train_eval, seed)
         if out_dir is not None:
@@ -354,7 +355,7 @@ class Trainer(Solver):
                            flip=flip if flip == 'alternate' else bool(flip),
                            tta=tta if tta == 'translate' else bool(flip if tta is None else tta), seed=int(seed),
                            num_train_eval=int(num_train_eval))
-        self.config.update(_recipe_options(self, update_rule is not None, lr_scale, flip, tta, freeze))
+        self.config.update(_recipe_options(self, update_rule is not None, lr_scale, flip, tta, freeze, lr_ends))
         self._frozen_at_start = tuple(getattr(model, 'frozen', ()))
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.total_steps = self.num_epochs * self.iters_per_epoch
@@ -395,7 +396,7 @@ class Trainer(Solver):
 # %% ../nbs/08_cifar10_cnn.ipynb #f3df26e9
 from .solver import _rule_name
 
-def _recipe_options(trainer, rule_given: bool, lr_scale, flip, tta, freeze=None) -> dict: # the options that were set, JSON-ready
+def _recipe_options(trainer, rule_given: bool, lr_scale, flip, tta, freeze=None, lr_ends=(0.0, 0.0)) -> dict: # the options that were set, JSON-ready
     "Check the Trainer's options for other recipes and return those that were set, as configuration entries."
     if isinstance(flip, str) and flip != 'alternate':
         raise ValueError(f"Trainer: flip must be True, False or 'alternate', got {flip!r}")
@@ -411,11 +412,13 @@ def _recipe_options(trainer, rule_given: bool, lr_scale, flip, tta, freeze=None)
            or isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0}
     if bad:
         raise ValueError(f"Trainer: freeze must map parameter names of the model to epochs (integers >= 0), got {bad}")
+    lr_at(0, 1, 1.0, ends=lr_ends)             # validates the two fractions
     options = {'update_rule': trainer.update_rule_name} if rule_given else {}
     if trainer.update_rules: options['update_rules'] = {p: _rule_name(r) for p, r in trainer.update_rules.items()}
     if scale: options['lr_scale'] = {k: float(v) for k, v in scale.items()}
     if trainer.eval_weights is not None: options['eval_weights'] = trainer.eval_weights
     if freeze: options['freeze'] = {k: int(v) for k, v in freeze.items()}
+    if any(lr_ends): options['lr_ends'] = [float(e) for e in lr_ends]
     return options
 
 # %% ../nbs/08_cifar10_cnn.ipynb #380c5a17
@@ -447,7 +450,7 @@ def _batch(self:Trainer, idx):
 def _update(self:Trainer, grads):
     "Set this step's learning rate from the schedule (times lr_scale where given), then one step of every parameter."
     c = self.config
-    lr = lr_at(self.iteration, self.total_steps, c['lr'], c['schedule'], c['warmup'])
+    lr = lr_at(self.iteration, self.total_steps, c['lr'], c['schedule'], c['warmup'], c.get('lr_ends', (0.0, 0.0)))
     scale = c.get('lr_scale', {})
     for name, config in self.optim_configs.items(): config['learning_rate'] = lr * scale[name] if name in scale else lr
     Solver._update(self, grads)
