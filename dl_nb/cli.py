@@ -363,7 +363,7 @@ def _plan_epochs(model, data, s, deadline: float) -> tuple: # (epochs that fit, 
     probe_data = {**data, 'X_val': data['X_val'][:64], 'y_val': data['y_val'][:64]}
     probe_model = copy.deepcopy(model)
     probe = tr.Trainer(probe_model, probe_data, epochs=1, batch_size=s['batch_size'], lr=s['lr'], progress=False,
-                       log=None, **{**_trainer_options(probe_model, data, {**s, 'epochs': 1}), 'num_train_eval': 1})
+                       log=None, **_trainer_options(probe_model, data, {**s, 'epochs': 1}))
     probe._step()                            # the first step warms up caches and allocators: not counted
     t0, n = time.perf_counter(), 0
     while n < 3 or (n < 20 and time.perf_counter() - t0 < 4.0):   # at least 3 steps, and 4 s of them if they are short
@@ -371,11 +371,12 @@ def _plan_epochs(model, data, s, deadline: float) -> tuple: # (epochs that fit, 
     step = (time.perf_counter() - t0) / n
     t = time.perf_counter(); probe.accuracy(probe_data['X_val'], probe_data['y_val'])
     per_image = (time.perf_counter() - t) / len(probe_data['y_val'])
+    train_eval = len(probe._train_eval)      # training images the run scores after every epoch
     del probe, probe_model
     steps = max(len(data['y_train']) // s['batch_size'], 1)
     sizes = {k: len(data[f'y_{k}']) for k in ('val', 'test')}
     # a whole epoch's steps take about 10% longer than these first ones (augmentation, averaging, checkpoints, a warm machine)
-    evaluation = (sizes['val'] + min(250 if s['model'] == 'air' else 1000, len(data['y_train']))) * per_image
+    evaluation = (sizes['val'] + train_eval) * per_image
     epoch = 1.10 * steps * step + evaluation
     final = evaluation + sizes['test'] * per_image * 1.5 + 5.0   # the untrained model's evaluation, the test, the figures
     margin = 0.97                                                 # and some room for a busier machine
