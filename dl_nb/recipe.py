@@ -55,7 +55,7 @@ def patch_whitening_filters(
     lam, V = np.linalg.eigh(cov)                 # ascending eigenvalues, orthonormal eigenvectors as columns
     lam, V = np.maximum(lam[::-1], 0), V[:, ::-1]
     W = (V / np.sqrt(lam + eps)).T.reshape(-1, np.shape(X)[1], patch, patch)
-    return np.concatenate([W, -W]).astype(np.result_type(np.asarray(X).dtype, np.float32))
+    return np.ascontiguousarray(np.concatenate([W, -W]), dtype=np.result_type(np.asarray(X).dtype, np.float32))
 
 # %% ../nbs/13_fast_recipe_parts.ipynb #58a18318
 def dirac_conv_filters(
@@ -283,10 +283,12 @@ class AirNet:
                  input_dim: tuple=(3, 32, 32),    # shape (C, H, W) of one image, H and W >= 9
                  widths: tuple=(64, 256, 256),    # channels of the three groups
                  num_classes: int=10,             # number of classes
-                 reg: float=5e-4,                 # L2 strength on the 3x3 filters and the classifier (weight decay)
+                 reg: float=5e-4,                 # L2 strength on the 3x3 filters, the classifier and the whitening bias
+                 shift_reg: float=None,           # L2 strength on the batch-norm shifts (None: reg / 64, see below)
                  label_smoothing: float=0.2,      # epsilon of softmax_loss_smoothed
                  scale: float=1 / 9,              # the scores are scale * (features @ W_out)
                  bn_momentum: float=0.6,          # running = bn_momentum * running + (1 - bn_momentum) * batch statistic
+                 identity_init: bool=True,        # 3x3 filters from dirac_conv_filters (False: all random, for ablations)
                  dtype=np.float32,                # dtype of the parameters and of the computation
                  seed: int=0,                     # seed of the initialisation
                 ):
@@ -298,6 +300,7 @@ class AirNet:
         if not 0 <= label_smoothing < 1:
             raise ValueError(f"AirNet: label_smoothing must be in [0, 1), got {label_smoothing}")
         rng = np.random.default_rng(seed)
+        self.shift_reg = reg / 64 if shift_reg is None else shift_reg
         self.reg, self.label_smoothing, self.scale, self.dtype = reg, label_smoothing, scale, dtype
         c = 2 * C * 4                                          # 2x2 whitening filters and their negatives
         bound = 1 / np.sqrt(C * 4)                             # until set_whitening gives the real filters
@@ -305,7 +308,8 @@ class AirNet:
         self.bn_params, self.layers = [], []
         for g, w in enumerate(widths, 1):
             for part, c_in in (('a', c), ('b', int(w))):
-                self.params[f'W{g}{part}'] = dirac_conv_filters(int(w), c_in, 3, rng, dtype)
+                self.params[f'W{g}{part}'] = (dirac_conv_filters(int(w), c_in, 3, rng, dtype) if identity_init else
+                                              rng.uniform(-1, 1, (int(w), c_in, 3, 3)).astype(dtype) / np.sqrt(c_in * 9))
                 self.params[f'beta{g}{part}'] = np.zeros(int(w), dtype)
                 self.bn_params.append({'mode': 'train', 'momentum': bn_momentum,
                                        'running_mean': np.zeros(int(w), dtype), 'running_var': np.ones(int(w), dtype)})
@@ -319,36 +323,36 @@ class AirNet:
                       eps: float=5e-4, # see patch_whitening_filters
                      ):
         "Compute the frozen first layer's filters from training images."
-        self.params['W_whiten'] = patch_whitening_filters(X, 2, eps).astype(self.dtype)
+        self.params['W_whiten'] = np.ascontiguousarray(patch_whitening_filters(X, 2, eps), dtype=self.dtype)
         return self
 
 
 # %% ../nbs/13_fast_recipe_parts.ipynb #62cedfa6
 from fastcore.basics import patch
+from .fast import max_pool_forward as _max_pool, max_pool_backward as _max_pool_backward
 
-_SAME, _POOL2 = {'stride': 1, 'pad': 1}, {'pool_height': 2, 'pool_width': 2, 'stride': 2}
+_SAME = {'stride': 1, 'pad': 1}
 
 def _conv_bn_gelu(h, W, beta, bn_param, ones, pool):
     "3x3 convolution (no bias), optional 2x2 max pooling, batch norm with scale 1, GELU; the output and the caches."
     h, cc = conv_forward_fast(h, W, np.zeros(len(W), h.dtype), _SAME)
     pc = None
-    if pool:                    # an odd last row or column belongs to no window (31 x 31 -> 15 x 15), as in PyTorch
-        H, W_ = h.shape[2:]
-        h, pc = max_pool_forward_fast(h[:, :, :H - H % 2, :W_ - W_ % 2], _POOL2)
-        pc = (pc, (H, W_))
+    if pool:   # the compiled pooling reads the whole map: an odd last row or column is in no window (31 x 31 -> 15 x 15)
+        size = h.shape[2:]
+        h, argmax = _max_pool(h, 2, 2, 2)
+        pc = (argmax, size)
     h, bc = spatial_batchnorm_forward(h, ones, beta, bn_param)
     h, gc = gelu_forward(h)
     return h, (cc, pc, bc, gc)
 
-def _conv_bn_gelu_backward(dh, caches):
-    "dx, dW and dbeta of _conv_bn_gelu."
+def _conv_bn_gelu_backward(dh, caches, need_dx=True):
+    "dx (None unless need_dx), dW and dbeta of _conv_bn_gelu."
     cc, pc, bc, gc = caches
     dh, _, dbeta = spatial_batchnorm_backward(gelu_backward(dh, gc), bc)
-    if pc is not None:
-        pc, (H, W) = pc
-        dh = max_pool_backward_fast(dh, pc)
-        if dh.shape[2:] != (H, W): dh = np.pad(dh, ((0, 0), (0, 0), (0, H - dh.shape[2]), (0, W - dh.shape[3])))
-    dh, dW, _ = conv_backward_fast(dh, cc)
+    if pc is not None:   # straight into the full-size map: the dropped row and column get zeros
+        argmax, (H, W) = pc
+        dh = _max_pool_backward(dh, argmax, H, W)
+    dh, dW, _ = conv_backward_fast(dh, cc, need_dx=need_dx)
     return dh, dW, dbeta
 
 @patch
@@ -356,7 +360,7 @@ def loss(self:AirNet,
          X: np.ndarray,       # images, shape (N, C, H, W)
          y: np.ndarray=None,  # labels, shape (N,), or None for scores only (test mode)
         ):
-    "Class scores (N, num_classes) if y is None (test mode), else (loss, grads) in training mode (no gradient for W_whiten)."
+    "Class scores (N, num_classes) if y is None (test mode), else (loss, grads) in training mode (none for the frozen parameters)."
     mode, p = ('test' if y is None else 'train'), self.params
     h, white = conv_forward_fast(np.ascontiguousarray(X, dtype=self.dtype), p['W_whiten'], p['b_whiten'],
                                  {'stride': 1, 'pad': 0})
@@ -376,14 +380,19 @@ def loss(self:AirNet,
     dscores *= self.scale
     grads = {'W_out': feats.T @ dscores}
     dh = max_pool_backward_fast((dscores @ p['W_out'].T).reshape(N, C, 1, 1), gpool)
-    for name, cache in zip(self.layers[::-1], caches[::-1]):
-        dh, grads[f'W{name}'], grads[f'beta{name}'] = _conv_bn_gelu_backward(dh, cache)
-    _, _, grads['b_whiten'] = conv_backward_fast(gelu_backward(dh, white_gelu), white, need_dx=False)
-    for k in [k for k in grads if k[0] == 'W']:
-        loss += 0.5 * self.reg * float(np.sum(p[k] * p[k], dtype=np.float64))
-        grads[k] += self.reg * p[k]
+    first = [k for k in ('W_whiten', 'b_whiten') if k not in getattr(self, 'frozen', ())]   # the first layer's trained
+    for i, (name, cache) in reversed(list(enumerate(zip(self.layers, caches)))):   # all frozen: no dx below group 1
+        dh, grads[f'W{name}'], grads[f'beta{name}'] = _conv_bn_gelu_backward(dh, cache, need_dx=i > 0 or bool(first))
+    if first == ['b_whiten']:   # the usual case, filters frozen: of that layer's gradients only the bias's, a sum
+        grads['b_whiten'] = gelu_backward(dh, white_gelu).sum(axis=(0, 2, 3))
+    elif first:                 # the filters trained too (an ablation)
+        _, dW, db = conv_backward_fast(gelu_backward(dh, white_gelu), white, need_dx=False)
+        grads.update({k: g for k, g in (('W_whiten', dW), ('b_whiten', db)) if k in first})
+    for k in grads:   # weight decay on every trained parameter, the shifts' scaled to their larger learning rate
+        r = self.shift_reg if k.startswith('beta') else self.reg
+        loss += 0.5 * r * float(np.sum(p[k] * p[k], dtype=np.float64))
+        grads[k] += r * p[k]
     return loss, grads
-
 
 # %% ../nbs/13_fast_recipe_parts.ipynb #a1r00002
 def air_recipe(
@@ -405,7 +414,7 @@ def air_recipe(
     if not shifts or 'b_whiten' not in model.params:
         raise ValueError(f"air_recipe: the model has no batch-norm shifts or whitening bias (parameters {sorted(model.params)}); build an AirNet")
     total, start = epochs * steps_per_epoch, 3 * steps_per_epoch
-    opts = dict(momentum=0.85, schedule='onecycle', warmup=0.23, crop_pad=2,
+    opts = dict(momentum=0.85, schedule='onecycle', warmup=0.23, lr_ends=(0.2, 0.07), crop_pad=2,
                 flip='alternate' if alternating else True, tta='translate' if tta else True)
     if bias_scale != 1: opts['lr_scale'] = {k: float(bias_scale) for k in shifts}
     if averaging:
