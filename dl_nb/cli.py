@@ -364,26 +364,36 @@ def _plan_epochs(model, data, s, deadline: float) -> tuple: # (epochs that fit, 
     probe_model = copy.deepcopy(model)
     probe = tr.Trainer(probe_model, probe_data, epochs=1, batch_size=s['batch_size'], lr=s['lr'], progress=False,
                        log=None, **_trainer_options(probe_model, data, {**s, 'epochs': 1}))
-    probe._step()                            # the first step warms up caches and allocators: not counted
-    t0, n = time.perf_counter(), 0
-    while n < 3 or (n < 20 and time.perf_counter() - t0 < 4.0):   # at least 3 steps, and 4 s of them if they are short
-        probe._step(); n += 1
-    step = (time.perf_counter() - t0) / n
+    def time_steps():                        # seconds per step, after one untimed step (caches, allocators)
+        probe._step()
+        t0, n = time.perf_counter(), 0
+        while n < 3 or (n < 20 and time.perf_counter() - t0 < 4.0):   # at least 3 steps, and 4 s of them if they are short
+            probe._step(); n += 1
+        return (time.perf_counter() - t0) / n
+    step = time_steps()
+    # parameters the recipe stops training (chapter 13's whitening bias) make the later epochs' steps cheaper: time those too
+    freeze = _trainer_options(model, data, s).get('freeze', {})   # the whole run's options: parameter -> epoch
+    step_frozen = step
+    if freeze:
+        probe_model.frozen = tuple(getattr(probe_model, 'frozen', ())) + tuple(freeze)
+        step_frozen = min(time_steps(), step)
     t = time.perf_counter(); probe.accuracy(probe_data['X_val'], probe_data['y_val'])
     per_image = (time.perf_counter() - t) / len(probe_data['y_val'])
     train_eval = len(probe._train_eval)      # training images the run scores after every epoch
     del probe, probe_model
     steps = max(len(data['y_train']) // s['batch_size'], 1)
     sizes = {k: len(data[f'y_{k}']) for k in ('val', 'test')}
-    # a whole epoch's steps take about 10% longer than these first ones (augmentation, averaging, checkpoints, a warm machine)
     evaluation = (sizes['val'] + train_eval) * per_image
-    epoch = 1.10 * steps * step + evaluation
+    # a whole epoch's steps take a little longer than these (augmentation, averaging, checkpoints, a warm machine)
+    def epoch_seconds(e): return 1.03 * steps * (step_frozen if e >= max(freeze.values(), default=0) else step) + evaluation
     final = evaluation + sizes['test'] * per_image * 1.5 + 5.0   # the untrained model's evaluation, the test, the figures
     margin = 0.97                                                 # and some room for a busier machine
     seconds_left = deadline - time.monotonic()
-    fit = int((margin * seconds_left - final) // epoch) if seconds_left > 0 else 0
-    epochs = min(s['epochs'], fit)
-    plan = {'seconds_per_step': round(step, 4), 'seconds_per_epoch': round(epoch, 1),
+    epochs, spent = 0, final
+    while epochs < s['epochs'] and spent + epoch_seconds(epochs) <= margin * seconds_left:
+        spent += epoch_seconds(epochs); epochs += 1
+    epoch = epoch_seconds(0)
+    plan = {'seconds_per_step': round(step, 4), 'seconds_per_step_frozen': round(step_frozen, 4), 'seconds_per_epoch': round(epoch, 1),
             'seconds_available': round(seconds_left, 1), 'epochs_asked': s['epochs'], 'epochs_planned': max(epochs, 0)}
     if epochs < 1:
         raise ValueError(f"the time budget leaves {max(seconds_left, 0):.0f} s for training, but one epoch ({steps} steps "
