@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """A reference run: airbench94's recipe written for PyTorch on the CPU, trained on the split `dl_nb train` uses.
 
-    DL_NB_CIFAR10=<folder> python tools/airbench_torch.py EPOCHS [BATCH] [SEED]      # needs PyTorch
+    DL_NB_CIFAR10=<folder> python tools/airbench_torch.py EPOCHS [BATCH] [SEED] [N_TRAIN]     # needs PyTorch
 
 The network, initialisation, optimiser (Nesterov SGD on the summed loss, the batch-norm shifts at 64 times the rate
 with the same decoupled decay), schedule (0.2 -> 1 -> 0.07 of the peak, peak at 23%), lookahead on every float
@@ -9,7 +9,8 @@ tensor of the state (batch-norm statistics included, synchronised every 5 steps 
 epoch), whitening-bias freeze after 3 epochs, alternating flips with reflect-padded 2-pixel crops and six-view
 evaluation follow airbench94 (Keller Jordan, arXiv 2404.00498), at the batch size given (airbench: 1024; dl_nb's
 command line: 500). The data are `load_dataset(DL_NB_CIFAR10, num_validation=1000, seed=SEED)`, as `dl_nb train
---seed SEED` loads them. Prints one JSON line per epoch (six-view accuracy on the 1,000 held-out images) and the test
+--seed SEED` loads them; with N_TRAIN, the validation split of seed 0 and the fixed subset of N_TRAIN training
+images that `dl_nb.recipe.ablation_run` trains on (chapter 13's ablations). Prints one JSON line per epoch (six-view accuracy on the 1,000 held-out images) and the test
 accuracy with six views and with one. It answers one question: what does the published recipe itself reach on these
 images, so that chapter 13's runs can be told apart from the data they train on.
 """
@@ -21,10 +22,14 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dl_nb.data import load_dataset
 if len(sys.argv) < 2 or not os.environ.get('DL_NB_CIFAR10'):
-    sys.exit('usage: DL_NB_CIFAR10=<folder> python tools/airbench_torch.py EPOCHS [BATCH] [SEED]')
+    sys.exit('usage: DL_NB_CIFAR10=<folder> python tools/airbench_torch.py EPOCHS [BATCH] [SEED] [N_TRAIN]')
 EPOCHS, BATCH, SEED = int(sys.argv[1]), int((sys.argv[2:3] or [500])[0]), int((sys.argv[3:4] or [0])[0])
+N_TRAIN = int(sys.argv[4]) if len(sys.argv) > 4 else None
 torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', 2))); torch.manual_seed(SEED)
-d = load_dataset(os.environ['DL_NB_CIFAR10'], num_validation=1000, seed=SEED)
+d = load_dataset(os.environ['DL_NB_CIFAR10'], num_validation=1000, seed=0 if N_TRAIN else SEED)
+if N_TRAIN:   # ablation_run's subset: fixed by its size alone
+    pick = np.sort(np.random.default_rng(N_TRAIN).permutation(len(d['y_train']))[:N_TRAIN])
+    d['X_train'], d['y_train'] = d['X_train'][pick], d['y_train'][pick]
 Xtr, ytr = torch.from_numpy(d['X_train']), torch.from_numpy(d['y_train']).long()
 Xte, yte = torch.from_numpy(d['X_test']), torch.from_numpy(d['y_test']).long()
 
