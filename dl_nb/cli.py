@@ -304,16 +304,25 @@ def _new_settings(a, name, data) -> dict:
 
 def _claim_out(out, a, report, name, model_name) -> Path:
     "Create (or claim) the run's folder and write its first run.json, so that the folder never lacks it."
-    with _signals_held():
-        if out is None:
-            out = _new_run_dir(name, model_name)
-        else:
-            out.mkdir(parents=True, exist_ok=True)
-        own = bool(a.resume) and out.resolve() == Path(a.resume).resolve().parent
-        try:
-            _write_json(out / 'run.json', report, exclusive=not own)
-        except FileExistsError:
-            raise ValueError(f"--out {out} was just claimed by another run; choose another folder") from None
+    written = False
+    try:
+        with _signals_held():
+            if out is None:
+                out = _new_run_dir(name, model_name)
+            else:
+                out.mkdir(parents=True, exist_ok=True)
+            own = bool(a.resume) and out.resolve() == Path(a.resume).resolve().parent
+            try:
+                _write_json(out / 'run.json', report, exclusive=not own)
+            except FileExistsError:
+                raise ValueError(f"--out {out} was just claimed by another run; choose another folder") from None
+            written = True
+    except KeyboardInterrupt as e:   # held while the folder was claimed, it arrives now: the record must not say 'starting'
+        if written:
+            _ignore_signals()            # a second Ctrl-C must not cut this record short (main restores the handlers)
+            report['status'] = 'terminated' if isinstance(e, _Terminated) else 'interrupted'
+            _write_json(out / 'run.json', report)
+        raise
     return out
 
 def _prepare_run(a, wall0) -> tuple: # (settings, data, model, report, output folder, run description)
