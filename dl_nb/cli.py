@@ -189,13 +189,10 @@ class _Terminated(KeyboardInterrupt):
 def _on_sigterm(signum, frame):
     raise _Terminated()
 
-class _signals_held:
-    "Hold SIGINT and SIGTERM back for a few statements that must not be cut in two (delivered on exit)."
-    def __enter__(self):
-        self.held = hasattr(signal, 'pthread_sigmask')
-        if self.held: signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    def __exit__(self, *exc):
-        if self.held: signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+def _signals_held():
+    "SIGINT and SIGTERM held back for a few statements that must not be cut in two, as in `dl_nb.data` (loaded here, not at start-up, since it loads the compiled kernels)."
+    from dl_nb.data import _signals_held
+    return _signals_held()
 
 def _quiet_stdout():
     "After a broken pipe (dl_nb train | head): point stdout at /dev/null so that the exit flush does not complain."

@@ -17,10 +17,12 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import struct
 import sys
 import tarfile
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 import warnings
@@ -175,26 +177,36 @@ def _read_cache(path: Path, fingerprint: str):
         return None
 
 # %% ../nbs/90_data.ipynb #13f65ee2
-def _hold_signals():
-    "Block SIGINT and SIGTERM in this thread (POSIX); returns the mask to restore, or None."
-    import signal
-    if not hasattr(signal, 'pthread_sigmask'): return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-
-def _release_signals(mask) -> None:
-    "Restore the mask of _hold_signals; a signal that arrived meanwhile is delivered now."
-    import signal
-    if mask is not None: signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+class _signals_held:
+    "Hold SIGINT and SIGTERM back for a few statements that must not be cut in two: one that arrives meanwhile, in any thread, is delivered on exit."
+    def __enter__(self):
+        self.pending, self.saved = [], {}
+        if threading.current_thread() is threading.main_thread():   # Python runs handlers in the main thread only
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handler = signal.getsignal(sig)
+                if handler is signal.SIG_IGN or handler is None: continue   # ignored stays ignored; None: not Python's
+                self.saved[sig] = handler
+                signal.signal(sig, self._record)
+        return self
+    def _record(self, signum, frame): self.pending.append(signum)
+    def __exit__(self, *exc):
+        for sig, handler in self.saved.items(): signal.signal(sig, handler)
+        if self.pending:                  # deliver the first as if it came now
+            sig = self.pending[0]
+            if callable(self.saved[sig]): self.saved[sig](sig, None)
+            else: signal.raise_signal(sig)     # SIG_DFL: the default action, which ends the process
+        return False
 
 def _write_atomic(path, write, exclusive: bool=False) -> None:
     "Call write(file_object) on a new temporary file next to `path`, flush it to disk and rename it to `path` (with `exclusive`: FileExistsError if `path` exists); remove it on any failure."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp, mask = None, _hold_signals()      # Ctrl-C cannot fall between creating the file and knowing its name
+    tmp = fd = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')  # O_EXCL: never a link
-        _release_signals(mask); mask = None   # a signal that came meanwhile is raised here, inside the try
-        with os.fdopen(fd, 'wb') as f:
+        with _signals_held():     # Ctrl-C cannot fall between creating the file and knowing its name
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')  # O_EXCL: never a link
+        with os.fdopen(fd, 'wb') as f:   # a signal that came meanwhile was raised just above, inside the try
+            fd = None             # the file object closes it now
             write(f)
             f.flush()
             os.fsync(f.fileno())      # the bytes are on disk before the name points at them
@@ -211,14 +223,14 @@ def _write_atomic(path, write, exclusive: bool=False) -> None:
         else:
             os.replace(tmp, path)
     except BaseException:             # also KeyboardInterrupt and SystemExit
-        held = _hold_signals() if mask is None else None   # a second Ctrl-C must not interrupt the cleanup
-        try:
-            if tmp is not None: os.unlink(tmp)
-        except OSError: pass
-        _release_signals(held)
+        with _signals_held():         # a second Ctrl-C must not interrupt the cleanup
+            if fd is not None:
+                try: os.close(fd)
+                except OSError: pass
+            if tmp is not None:
+                try: os.unlink(tmp)
+                except OSError: pass
         raise
-    finally:
-        _release_signals(mask)
     if hasattr(os, 'O_DIRECTORY'):    # make the rename itself durable (POSIX)
         try:
             dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
