@@ -273,7 +273,7 @@ def recipe_flops(
 
 # %% ../nbs/13_fast_recipe_parts.ipynb #0964718b
 from .conv import conv_forward_fast, conv_backward_fast, max_pool_forward_fast, max_pool_backward_fast
-from .spatial_norm import spatial_batchnorm_forward, spatial_batchnorm_backward
+from .spatial_norm import spatial_batchnorm_gelu_forward, spatial_batchnorm_gelu_backward
 from .attention import gelu_forward, gelu_backward
 from .layers import softmax_loss_smoothed
 
@@ -334,21 +334,20 @@ from .fast import max_pool_forward as _max_pool, max_pool_backward as _max_pool_
 _SAME = {'stride': 1, 'pad': 1}
 
 def _conv_bn_gelu(h, W, beta, bn_param, ones, pool):
-    "3x3 convolution (no bias), optional 2x2 max pooling, batch norm with scale 1, GELU; the output and the caches."
+    "3x3 convolution (no bias), optional 2x2 max pooling, batch norm with scale 1 and GELU (fused); the output and the caches."
     h, cc = conv_forward_fast(h, W, np.zeros(len(W), h.dtype), _SAME)
     pc = None
     if pool:   # the compiled pooling reads the whole map: an odd last row or column is in no window (31 x 31 -> 15 x 15)
         size = h.shape[2:]
         h, argmax = _max_pool(h, 2, 2, 2)
         pc = (argmax, size)
-    h, bc = spatial_batchnorm_forward(h, ones, beta, bn_param)
-    h, gc = gelu_forward(h)
-    return h, (cc, pc, bc, gc)
+    h, bc = spatial_batchnorm_gelu_forward(h, ones, beta, bn_param)
+    return h, (cc, pc, bc)
 
 def _conv_bn_gelu_backward(dh, caches, need_dx=True):
     "dx (None unless need_dx), dW and dbeta of _conv_bn_gelu."
-    cc, pc, bc, gc = caches
-    dh, _, dbeta = spatial_batchnorm_backward(gelu_backward(dh, gc), bc)
+    cc, pc, bc = caches
+    dh, _, dbeta = spatial_batchnorm_gelu_backward(dh, bc)
     if pc is not None:   # straight into the full-size map: the dropped row and column get zeros
         argmax, (H, W) = pc
         dh = _max_pool_backward(dh, argmax, H, W)

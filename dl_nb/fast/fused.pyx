@@ -5,10 +5,13 @@
   (N, C, H, W) batch: the statistics, the normalisation, the scale and shift and the ReLU never build an
   intermediate array, and the backward pass recomputes the normalised input from the cached input instead
   of storing it. Sums are accumulated in double precision whatever the dtype of the data.
+- Spatial batch normalisation followed by a GELU (tanh form), the same way: the forward pass keeps the GELU's tanh,
+  the backward pass recomputes the batch norm's output from the cached input (chapter 13's network).
 - Random crop (with reflect padding) and horizontal flip of a batch, the data augmentation of chapter 08,
   written straight into the output buffer.
 
-The maths (and the NumPy reference these kernels are checked against) is in nbs/08_cifar10_cnn.ipynb.
+The maths (and the NumPy references these kernels are checked against) is in nbs/08_cifar10_cnn.ipynb (ReLU) and
+nbs/13_fast_recipe_parts.ipynb (GELU).
 Channels run in parallel (OpenMP); every channel is reduced in a fixed order by one thread, so results do
 not depend on the number of threads.
 """
@@ -34,6 +37,12 @@ cdef extern from "fused.h" nogil:
                             double *sgx, size_t size)
     void dlnb_row_dx(const void *d, const void *x, const void *y, void *o, Py_ssize_t S, double m, double k,
                      double k0, double k1, size_t size)
+    void dlnb_row_affine_gelu(const void *x, void *t, void *o, Py_ssize_t S, double m, double a, double b, double c,
+                              double ca, size_t size)
+    void dlnb_row_gelu_grad_sums(const void *d, const void *x, const void *t, void *g, Py_ssize_t S, double m,
+                                 double a, double b, double c, double c3a, double *sg, double *sgx, size_t size)
+    void dlnb_row_bn_dx_inplace(void *g, const void *x, Py_ssize_t S, double m, double k, double k0, double k1,
+                                size_t size)
 
 
 cdef inline void _row_moments(const floating *p, Py_ssize_t S, floating k, double *s1, double *s2) noexcept nogil:
@@ -53,6 +62,37 @@ cdef inline void _row_grad_sums(const floating *d, const floating *x, const floa
 cdef inline void _row_dx(const floating *d, const floating *x, const floating *y, floating *o, Py_ssize_t S,
                          floating m, floating k, floating k0, floating k1) noexcept nogil:
     dlnb_row_dx(d, x, y, o, S, m, k, k0, k1, sizeof(floating))
+
+
+cdef inline void _channel_moments(const floating[:, :, ::1] xv, Py_ssize_t c, double eps, double *mean, double *var,
+                                  double *inv_std) noexcept nogil:
+    "Mean, biased variance and 1 / sqrt(var + eps) of channel c of xv (N, C, S): sums in double of the data shifted by its first value."
+    cdef Py_ssize_t n, N = xv.shape[0], S = xv.shape[2]
+    cdef double s1 = 0, s2 = 0, m, v, M = <double>(N * S)
+    cdef floating k = xv[0, c, 0]
+    for n in range(N):
+        _row_moments(&xv[n, c, 0], S, k, &s1, &s2)
+    m = s1 / M
+    v = s2 / M - m * m
+    if v < 0:
+        v = 0
+    mean[0] = m + k
+    var[0] = v
+    inv_std[0] = 1.0 / sqrt(v + eps)
+
+
+cdef inline void _dx_coefficients(double gamma, double mean, floating fm, double inv, double sg, double sgx, double M,
+                                  bint train, floating *k, floating *k0, floating *k1) noexcept nogil:
+    """dx = k g + k0 + k1 (x - fm), from sg = sum g and sgx = sum g xhat (g: the gradient at batch norm's output):
+    k = gamma inv_std, and in train mode k1 = -gamma inv_std^2 sgx / M, k0 = -gamma inv_std sg / M + k1 (fm - mean)
+    (the statistics of the batch), else 0 (fixed statistics)."""
+    k[0] = <floating>(gamma * inv)
+    if train:
+        k1[0] = <floating>(-gamma * inv * inv * sgx / M)
+        k0[0] = <floating>(-gamma * inv * sg / M - gamma * inv * inv * sgx / M * (fm - mean))
+    else:
+        k0[0] = 0
+        k1[0] = 0
 
 
 def bn_relu_forward_train(const floating[:, :, :, ::1] x, const floating[::1] gamma, const floating[::1] beta,
@@ -76,24 +116,13 @@ def bn_relu_forward_train(const floating[:, :, :, ::1] x, const floating[::1] ga
     cdef floating[:, :, ::1] ov = out.reshape(N, C, S)
     cdef const floating[:, :, ::1] xv = np.asarray(x).reshape(N, C, S)
     cdef double[::1] mv = mean_a, vv = var_a, iv = inv_a
-    cdef double s1, s2, m, var, inv, M = <double>(N * S)
-    cdef floating k, a, b, fm
+    cdef double m, inv
+    cdef floating a, b, fm
     cdef int nt = _threads(N * C * S)
     for c in prange(C, nogil=True, schedule="static", num_threads=nt):
-        k = xv[0, c, 0]
-        s1 = 0
-        s2 = 0
-        for n in range(N):
-            _row_moments(&xv[n, c, 0], S, k, &s1, &s2)
-        m = s1 / M
-        var = s2 / M - m * m
-        if var < 0:
-            var = 0
-        m = m + k
-        mv[c] = m
-        vv[c] = var
-        inv = 1.0 / sqrt(var + eps)
-        iv[c] = inv
+        _channel_moments(xv, c, eps, &mv[c], &vv[c], &iv[c])
+        m = mv[c]
+        inv = iv[c]
         # out = max(0, a * (x - fm) + b), with fm the mean rounded to the data's dtype and b correcting for it;
         # subtracting the mean before scaling keeps the precision when |mean| >> std
         fm = <floating>m
@@ -161,16 +190,140 @@ def bn_relu_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, 
         sgx = (sgx + sg * (fm - m)) * inv               # sum g * xhat (the shift by the rounded mean corrected)
         dbv[c] = <floating>sg
         dgv[c] = <floating>sgx
-        k = <floating>(gamma[c] * inv)
-        if train:
-            # dx = k * g + k1 * (x - m) + k0 = k * g + k1 * (x - fm) + (k0 + k1 * (fm - m))
-            k1 = <floating>(-gamma[c] * inv * inv * sgx / M)
-            k0 = <floating>(-gamma[c] * inv * sg / M - gamma[c] * inv * inv * sgx / M * (fm - m))
-        else:
-            k0 = 0
-            k1 = 0
+        _dx_coefficients(gamma[c], m, fm, inv, sg, sgx, M, train, &k, &k0, &k1)
         for n in range(N):
             _row_dx(&dv[n, c, 0], &xv[n, c, 0], &yv[n, c, 0], &dxv[n, c, 0], S, fm, k, k0, k1)
+    return dx, dg_a, db_a
+
+
+cdef Py_ssize_t _CHUNK_IMAGES = 8    # batch norm + GELU: images per block of partial sums (fixed: results do not depend on threads)
+
+
+def bn_gelu_forward(const floating[:, :, :, ::1] x, const floating[::1] gamma, const floating[::1] beta, double eps,
+                    mean, inv_std, double c, double ca):
+    """out = GELU(z), z = gamma * (x - mean) * inv_std + beta, GELU(z) = 0.5 z (1 + tanh((z^2 ca + c) z)).
+
+    With mean and inv_std None (train mode) the statistics are the batch's, per channel; else they are the given
+    float64 arrays of shape (C,) (test mode). Returns out and the tanh t (N, C, H, W) in the dtype of x, and the
+    float64 (C,) mean, variance (None in test mode) and inv_std. c = sqrt(2/pi), ca = 0.044715 c.
+
+    The passes run image by image, so that memory is read in order (a channel's rows lie N times C*H*W apart): the
+    statistics as partial sums over fixed blocks of _CHUNK_IMAGES images (in parallel), added block by block in order;
+    then the normalisation and the GELU, images in parallel."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], S = x.shape[2] * x.shape[3], n, ch, blk, lo, hi
+    if gamma.shape[0] != C or beta.shape[0] != C:
+        raise ValueError(f"gamma and beta must have shape ({C},), got ({gamma.shape[0]},) and ({beta.shape[0]},)")
+    if N * S == 0:
+        raise ValueError("empty batch")
+    cdef bint train = mean is None
+    if train:
+        if not eps > 0:
+            raise ValueError(f"eps must be > 0, got {eps}")
+        mean_a, var_a, inv_a = np.empty(C), np.empty(C), np.empty(C)
+    else:
+        mean_a, var_a, inv_a = np.ascontiguousarray(mean, np.float64), None, np.ascontiguousarray(inv_std, np.float64)
+        if mean_a.shape != (C,) or inv_a.shape != (C,):
+            raise ValueError(f"mean and inv_std must have shape ({C},), got {mean_a.shape} and {inv_a.shape}")
+    dtype = np.float32 if floating is float else np.float64
+    out = np.empty((N, C, x.shape[2], x.shape[3]), dtype=dtype)
+    t = np.empty_like(out)
+    cdef floating[:, :, ::1] ov = out.reshape(N, C, S), tv = t.reshape(N, C, S)
+    cdef const floating[:, :, ::1] xv = np.asarray(x).reshape(N, C, S)
+    cdef double[::1] mv = mean_a, iv = inv_a
+    cdef Py_ssize_t nblk = (N + _CHUNK_IMAGES - 1) // _CHUNK_IMAGES
+    cdef double[:, ::1] p1, p2
+    cdef double s1, s2, m, v, M = <double>(N * S)
+    coef = np.empty((3, C), dtype=dtype)                 # per channel: the rounded mean fm, a and b of z = a (x - fm) + b
+    cdef floating[:, ::1] cf = coef
+    cdef int nt = _threads(N * C * S)
+    if train:   # sums of x - k per channel (k: the channel's first value), in double, per block of images
+        p1, p2 = np.zeros((nblk, C)), np.zeros((nblk, C))
+        for ch in range(C):
+            cf[0, ch] = xv[0, ch, 0]
+        for blk in prange(nblk, nogil=True, schedule="static", num_threads=nt):
+            lo = blk * _CHUNK_IMAGES
+            hi = min(lo + _CHUNK_IMAGES, N)
+            for n in range(lo, hi):
+                for ch in range(C):
+                    _row_moments(&xv[n, ch, 0], S, cf[0, ch], &p1[blk, ch], &p2[blk, ch])
+        for ch in range(C):
+            s1 = 0
+            s2 = 0
+            for blk in range(nblk):
+                s1 = s1 + p1[blk, ch]
+                s2 = s2 + p2[blk, ch]
+            m = s1 / M
+            v = s2 / M - m * m
+            if v < 0:
+                v = 0
+            mv[ch] = m + cf[0, ch]
+            var_a[ch] = v
+            iv[ch] = 1.0 / sqrt(v + eps)
+    for ch in range(C):   # as in bn_relu_forward_train: subtract the rounded mean first, b corrects for the rounding
+        cf[0, ch] = <floating>mv[ch]
+        cf[1, ch] = <floating>(gamma[ch] * iv[ch])
+        cf[2, ch] = <floating>(beta[ch] - gamma[ch] * iv[ch] * (mv[ch] - cf[0, ch]))
+    for n in prange(N, nogil=True, schedule="static", num_threads=nt):
+        for ch in range(C):
+            dlnb_row_affine_gelu(&xv[n, ch, 0], &tv[n, ch, 0], &ov[n, ch, 0], S, cf[0, ch], cf[1, ch], cf[2, ch], c, ca,
+                                 sizeof(floating))
+    return out, t, mean_a, var_a, inv_a
+
+
+def bn_gelu_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] t,
+                     const floating[::1] gamma, const floating[::1] beta, const double[::1] mean,
+                     const double[::1] inv_std, bint train, double c, double c3a):
+    """Backward pass of bn_gelu_forward. g = dout * GELU'(z) is the gradient at the batch-norm output (z recomputed
+    from x, the tanh t from the forward pass; c3a = 3 * 0.044715 c); dbeta = sum g, dgamma = sum g xhat, and dx is
+    gamma inv_std (g - dbeta / M - xhat dgamma / M) in train mode, gamma inv_std g in test mode. Two passes, image by
+    image as in the forward pass: g and its partial sums per block of images (g written into dx's buffer), then dx
+    from g in place. Returns dx, dgamma, dbeta in the dtype of x."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], S = x.shape[2] * x.shape[3], n, ch, blk, lo, hi
+    if (dout.shape[0] != N or dout.shape[1] != C or dout.shape[2] != x.shape[2] or dout.shape[3] != x.shape[3]
+            or t.shape[0] != N or t.shape[1] != C or t.shape[2] != x.shape[2] or t.shape[3] != x.shape[3]):
+        raise ValueError(f"dout {tuple(dout.shape)[:4]} and the cached tanh {tuple(t.shape)[:4]} must have "
+                         f"the input's shape {tuple(x.shape)[:4]}")
+    if gamma.shape[0] != C or beta.shape[0] != C or mean.shape[0] != C or inv_std.shape[0] != C:
+        raise ValueError(f"gamma, beta, mean and inv_std must have shape ({C},)")
+    dtype = np.float32 if floating is float else np.float64
+    dx = np.empty((N, C, x.shape[2], x.shape[3]), dtype=dtype)
+    dg_a, db_a = np.empty(C, dtype=dtype), np.empty(C, dtype=dtype)
+    cdef floating[:, :, ::1] dxv = dx.reshape(N, C, S)
+    cdef const floating[:, :, ::1] dv = np.asarray(dout).reshape(N, C, S)
+    cdef const floating[:, :, ::1] xv = np.asarray(x).reshape(N, C, S)
+    cdef const floating[:, :, ::1] tv = np.asarray(t).reshape(N, C, S)
+    cdef floating[::1] dgv = dg_a, dbv = db_a
+    cdef Py_ssize_t nblk = (N + _CHUNK_IMAGES - 1) // _CHUNK_IMAGES
+    cdef double[:, ::1] p1 = np.zeros((nblk, C)), p2 = np.zeros((nblk, C))
+    cdef double sg, sgx, M = <double>(N * S)
+    coef = np.empty((6, C), dtype=dtype)                 # per channel: fm, a, b of z; k, k0, k1 of dx
+    cdef floating[:, ::1] cf = coef
+    cdef int nt = _threads(N * C * S)
+    for ch in range(C):
+        cf[0, ch] = <floating>mean[ch]
+        cf[1, ch] = <floating>(gamma[ch] * inv_std[ch])
+        cf[2, ch] = <floating>(beta[ch] - gamma[ch] * inv_std[ch] * (mean[ch] - cf[0, ch]))
+    for blk in prange(nblk, nogil=True, schedule="static", num_threads=nt):
+        lo = blk * _CHUNK_IMAGES
+        hi = min(lo + _CHUNK_IMAGES, N)
+        for n in range(lo, hi):
+            for ch in range(C):
+                dlnb_row_gelu_grad_sums(&dv[n, ch, 0], &xv[n, ch, 0], &tv[n, ch, 0], &dxv[n, ch, 0], S, cf[0, ch],
+                                        cf[1, ch], cf[2, ch], c, c3a, &p1[blk, ch], &p2[blk, ch], sizeof(floating))
+    for ch in range(C):
+        sg = 0
+        sgx = 0
+        for blk in range(nblk):
+            sg = sg + p1[blk, ch]
+            sgx = sgx + p2[blk, ch]
+        sgx = (sgx + sg * (cf[0, ch] - mean[ch])) * inv_std[ch]   # sum g * xhat (the shift by the rounded mean corrected)
+        dbv[ch] = <floating>sg
+        dgv[ch] = <floating>sgx
+        _dx_coefficients(gamma[ch], mean[ch], cf[0, ch], inv_std[ch], sg, sgx, M, train, &cf[3, ch], &cf[4, ch], &cf[5, ch])
+    for n in prange(N, nogil=True, schedule="static", num_threads=nt):
+        for ch in range(C):
+            dlnb_row_bn_dx_inplace(&dxv[n, ch, 0], &xv[n, ch, 0], S, cf[0, ch], cf[3, ch], cf[4, ch], cf[5, ch],
+                                   sizeof(floating))
     return dx, dg_a, db_a
 
 
