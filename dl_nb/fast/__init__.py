@@ -25,7 +25,7 @@ def _load(name):
 
 _kernels = _load("im2col")       # im2col/col2im, fused im2col + GEMM convolution, max pooling (chapter 05)
 _winograd = _load("winograd")    # Winograd F(2x2)/F(4x4, 3x3) convolution (chapter 05)
-fused = _load("fused")           # fused batch norm + ReLU, crop-and-flip augmentation (chapter 08)
+fused = _load("fused")           # fused batch norm + ReLU (chapter 08) or + GELU (chapter 13), crop-and-flip augmentation
 _direct = _load("direct")        # direct convolution in AVX-512 registers, float32, stride 1 (chapter 05)
 has_avx512 = _direct.has_avx512()  # can this CPU run the direct kernel? (dl_nb.conv's rule asks; nothing falls back silently)
 transformer = _load("transformer")  # GELU, masked softmax, layer norm passes of the Transformer (chapters 11, 12)

@@ -1,19 +1,20 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Fused kernels for the strong CNN of chapter 08 (hand-written; nbdev does not touch this file).
+"""Fused kernels for the CNNs of chapters 08 and 13 (hand-written; nbdev does not touch this file).
 
 - Spatial batch normalisation followed by a ReLU, forward and backward, in one pass per channel over an
   (N, C, H, W) batch: the statistics, the normalisation, the scale and shift and the ReLU never build an
   intermediate array, and the backward pass recomputes the normalised input from the cached input instead
   of storing it. Sums are accumulated in double precision whatever the dtype of the data.
 - Spatial batch normalisation followed by a GELU (tanh form), the same way: the forward pass keeps the GELU's tanh,
-  the backward pass recomputes the batch norm's output from the cached input (chapter 13's network).
+  the backward pass recomputes the batch norm's output from the cached input (chapter 13's network). These passes run
+  image by image (see bn_gelu_forward).
 - Random crop (with reflect padding) and horizontal flip of a batch, the data augmentation of chapter 08,
   written straight into the output buffer.
 
 The maths (and the NumPy references these kernels are checked against) is in nbs/08_cifar10_cnn.ipynb (ReLU) and
 nbs/13_fast_recipe_parts.ipynb (GELU).
-Channels run in parallel (OpenMP); every channel is reduced in a fixed order by one thread, so results do
-not depend on the number of threads.
+Channels (batch norm + ReLU) or images (batch norm + GELU) run in parallel (OpenMP); every sum is taken in an
+order fixed by the shapes alone, so results do not depend on the number of threads.
 """
 from cython cimport floating
 from cython.parallel cimport prange
