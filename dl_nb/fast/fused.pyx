@@ -96,6 +96,20 @@ cdef inline void _dx_coefficients(double gamma, double mean, floating fm, double
         k1[0] = 0
 
 
+def _check_backward_shapes(dout, x, cached, str what):
+    "ValueError unless dout and the array cached by the forward pass have the input's shape (N, C, H, W)."
+    shape = tuple(x.shape)[:4]
+    if tuple(dout.shape)[:4] != shape or tuple(cached.shape)[:4] != shape:
+        raise ValueError(f"dout {tuple(dout.shape)[:4]} and the cached {what} {tuple(cached.shape)[:4]} must have "
+                         f"the input's shape {shape}")
+
+
+def _gradients_like(x, dtype):
+    "Uninitialised dx (the shape of x) and dgamma, dbeta (C,), in dtype."
+    C = x.shape[1]
+    return np.empty(tuple(x.shape)[:4], dtype=dtype), np.empty(C, dtype=dtype), np.empty(C, dtype=dtype)
+
+
 def bn_relu_forward_train(const floating[:, :, :, ::1] x, const floating[::1] gamma, const floating[::1] beta,
                           double eps):
     """Batch statistics per channel, then out = max(0, gamma * (x - mean) / sqrt(var + eps) + beta).
@@ -163,15 +177,11 @@ def bn_relu_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, 
     gamma * inv_std * (g - dbeta / M - xhat * dgamma / M) in train mode (statistics of the batch),
     gamma * inv_std * g in test mode (fixed statistics). Returns dx, dgamma, dbeta in the dtype of x."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], S = x.shape[2] * x.shape[3], n, c
-    if (dout.shape[0] != N or dout.shape[1] != C or dout.shape[2] != x.shape[2] or dout.shape[3] != x.shape[3]
-            or out.shape[0] != N or out.shape[1] != C or out.shape[2] != x.shape[2] or out.shape[3] != x.shape[3]):
-        raise ValueError(f"dout {tuple(dout.shape)[:4]} and the cached output {tuple(out.shape)[:4]} must have "
-                         f"the input's shape {tuple(x.shape)[:4]}")
+    _check_backward_shapes(dout, x, out, 'output')
     if gamma.shape[0] != C or mean.shape[0] != C or inv_std.shape[0] != C:
         raise ValueError(f"gamma, mean and inv_std must have shape ({C},)")
     dtype = np.float32 if floating is float else np.float64
-    dx = np.empty((N, C, x.shape[2], x.shape[3]), dtype=dtype)
-    dg_a, db_a = np.empty(C, dtype=dtype), np.empty(C, dtype=dtype)
+    dx, dg_a, db_a = _gradients_like(x, dtype)
     cdef floating[:, :, ::1] dxv = dx.reshape(N, C, S)
     cdef const floating[:, :, ::1] dv = np.asarray(dout).reshape(N, C, S)
     cdef const floating[:, :, ::1] xv = np.asarray(x).reshape(N, C, S)
@@ -280,15 +290,11 @@ def bn_gelu_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, 
     image as in the forward pass: g and its partial sums per block of images (g written into dx's buffer), then dx
     from g in place. Returns dx, dgamma, dbeta in the dtype of x."""
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], S = x.shape[2] * x.shape[3], n, ch, blk, lo, hi
-    if (dout.shape[0] != N or dout.shape[1] != C or dout.shape[2] != x.shape[2] or dout.shape[3] != x.shape[3]
-            or t.shape[0] != N or t.shape[1] != C or t.shape[2] != x.shape[2] or t.shape[3] != x.shape[3]):
-        raise ValueError(f"dout {tuple(dout.shape)[:4]} and the cached tanh {tuple(t.shape)[:4]} must have "
-                         f"the input's shape {tuple(x.shape)[:4]}")
+    _check_backward_shapes(dout, x, t, 'tanh')
     if gamma.shape[0] != C or beta.shape[0] != C or mean.shape[0] != C or inv_std.shape[0] != C:
         raise ValueError(f"gamma, beta, mean and inv_std must have shape ({C},)")
     dtype = np.float32 if floating is float else np.float64
-    dx = np.empty((N, C, x.shape[2], x.shape[3]), dtype=dtype)
-    dg_a, db_a = np.empty(C, dtype=dtype), np.empty(C, dtype=dtype)
+    dx, dg_a, db_a = _gradients_like(x, dtype)
     cdef floating[:, :, ::1] dxv = dx.reshape(N, C, S)
     cdef const floating[:, :, ::1] dv = np.asarray(dout).reshape(N, C, S)
     cdef const floating[:, :, ::1] xv = np.asarray(x).reshape(N, C, S)
