@@ -440,13 +440,16 @@ def ablation_run(
     n_train: int=None,        # train on this many training images, a subset fixed by n_train alone (None: all)
     epochs: int=5,            # epochs of the schedule
     batch_size: int=500,      # images per step
-    lr: float=0.73,           # peak learning rate (the command line's, for a mean over 500 images)
-    reg: float=1.33e-3,       # L2 strength (the command line's)
+    lr: float=None,           # peak learning rate (None: the command line's, dl_nb.cli.DEFAULTS['air'], for a mean over 500 images)
+    reg: float=None,          # L2 strength (None: the command line's, dl_nb.cli.AIR_WEIGHT_DECAY)
     **model_kwargs,           # further AirNet keywords, such as widths
 ) -> dict: # {'six': test accuracy with six views, 'one': with one view, 'seconds': training time}
     "Train chapter 13's recipe with some of its ingredients switched off, then score it on the test images."
     from dl_nb.training import Trainer
     from dl_nb.solver import predict_scores
+    from dl_nb.cli import DEFAULTS, AIR_WEIGHT_DECAY
+    lr = DEFAULTS['air'][-1] if lr is None else lr
+    reg = AIR_WEIGHT_DECAY if reg is None else reg
     switches = dict(switches or {})
     if set(switches) - {'whitening', 'model', 'recipe'}:
         raise ValueError(f"ablation_run: switches are 'whitening', 'model' and 'recipe', got {sorted(switches)}")
