@@ -459,6 +459,7 @@ def spatial_batchnorm_gelu_forward(
         raise ValueError(f"{fn}: bn_param['mode'] must be 'train' or 'test', got {mode!r}")
     return out, (x, t, gamma, beta, mean, inv_std, mode == 'train')
 
+# %% ../nbs/13_fast_recipe_parts.ipynb #bg00002b
 def spatial_batchnorm_gelu_backward(
     dout: np.ndarray, # upstream gradient, shape (N, C, H, W)
     cache: tuple,     # from spatial_batchnorm_gelu_forward

@@ -62,11 +62,18 @@ return {
 };
 """
 
+# MathJax is loaded asynchronously: on a page with formulas, wait (up to 30 s) until its startup promise exists, then
+# for it; reading window.MathJax at once raced with the script's loading on a busy machine.
 WAIT_MATHJAX_JS = r"""
 const done = arguments[arguments.length - 1];
 const imgs = Promise.all([...document.images].map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })));
-const mj = (window.MathJax && MathJax.startup && MathJax.startup.promise) ? MathJax.startup.promise : Promise.resolve();
-Promise.all([imgs, mj]).then(() => done(!!window.MathJax), e => done('error: ' + e));
+const t0 = Date.now();
+const mj = new Promise(resolve => (function poll() {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) return resolve(MathJax.startup.promise.then(() => true));
+  if (!document.querySelector('.math') || Date.now() - t0 > 30000) return resolve(!!window.MathJax);
+  setTimeout(poll, 50);
+})());
+Promise.all([imgs, mj]).then(([_, ok]) => done(ok), e => done('error: ' + e));
 """
 
 
