@@ -73,13 +73,27 @@ cdef inline void _channel_moments(const floating[:, :, ::1] xv, Py_ssize_t c, do
     cdef floating k = xv[0, c, 0]
     for n in range(N):
         _row_moments(&xv[n, c, 0], S, k, &s1, &s2)
-    m = s1 / M
-    v = s2 / M - m * m
+    _moments_from_sums(s1, s2, M, k, eps, mean, var, inv_std)
+
+
+cdef inline void _moments_from_sums(double s1, double s2, double M, double k, double eps, double *mean, double *var,
+                                    double *inv_std) noexcept nogil:
+    "Mean, biased variance and 1 / sqrt(var + eps) from the sums of x - k and (x - k)^2 over M values."
+    cdef double m = s1 / M, v = s2 / M - m * m
     if v < 0:
         v = 0
     mean[0] = m + k
     var[0] = v
     inv_std[0] = 1.0 / sqrt(v + eps)
+
+
+cdef inline void _affine_coefficients(double gamma, double beta, double mean, double inv_std, floating *fm, floating *a,
+                                      floating *b) noexcept nogil:
+    """z = a (x - fm) + b equals gamma (x - mean) inv_std + beta, with fm the mean rounded to the data's dtype and b
+    correcting for that rounding: subtracting the mean before scaling keeps the precision when |mean| >> std."""
+    fm[0] = <floating>mean
+    a[0] = <floating>(gamma * inv_std)
+    b[0] = <floating>(beta - gamma * inv_std * (mean - fm[0]))
 
 
 cdef inline void _dx_coefficients(double gamma, double mean, floating fm, double inv, double sg, double sgx, double M,
@@ -131,18 +145,11 @@ def bn_relu_forward_train(const floating[:, :, :, ::1] x, const floating[::1] ga
     cdef floating[:, :, ::1] ov = out.reshape(N, C, S)
     cdef const floating[:, :, ::1] xv = np.asarray(x).reshape(N, C, S)
     cdef double[::1] mv = mean_a, vv = var_a, iv = inv_a
-    cdef double m, inv
     cdef floating a, b, fm
     cdef int nt = _threads(N * C * S)
     for c in prange(C, nogil=True, schedule="static", num_threads=nt):
         _channel_moments(xv, c, eps, &mv[c], &vv[c], &iv[c])
-        m = mv[c]
-        inv = iv[c]
-        # out = max(0, a * (x - fm) + b), with fm the mean rounded to the data's dtype and b correcting for it;
-        # subtracting the mean before scaling keeps the precision when |mean| >> std
-        fm = <floating>m
-        a = <floating>(gamma[c] * inv)
-        b = <floating>(beta[c] - gamma[c] * inv * (m - fm))
+        _affine_coefficients(gamma[c], beta[c], mv[c], iv[c], &fm, &a, &b)   # out = max(0, a * (x - fm) + b)
         for n in range(N):
             _row_affine_relu(&xv[n, c, 0], &ov[n, c, 0], S, fm, a, b)
     return out, mean_a, var_a, inv_a
@@ -161,9 +168,7 @@ def bn_relu_forward_test(const floating[:, :, :, ::1] x, const floating[::1] gam
     cdef floating a, b, fm
     cdef int nt = _threads(N * C * S)
     for c in prange(C, nogil=True, schedule="static", num_threads=nt):
-        fm = <floating>mean[c]
-        a = <floating>(gamma[c] * inv_std[c])
-        b = <floating>(beta[c] - gamma[c] * inv_std[c] * (mean[c] - fm))
+        _affine_coefficients(gamma[c], beta[c], mean[c], inv_std[c], &fm, &a, &b)
         for n in range(N):
             _row_affine_relu(&xv[n, c, 0], &ov[n, c, 0], S, fm, a, b)
     return out
@@ -243,12 +248,13 @@ def bn_gelu_forward(const floating[:, :, :, ::1] x, const floating[::1] gamma, c
     cdef double[::1] mv = mean_a, iv = inv_a
     cdef Py_ssize_t nblk = (N + _CHUNK_IMAGES - 1) // _CHUNK_IMAGES
     cdef double[:, ::1] p1, p2
-    cdef double s1, s2, m, v, M = <double>(N * S)
+    cdef double[::1] vv
+    cdef double s1, s2, M = <double>(N * S)
     coef = np.empty((3, C), dtype=dtype)                 # per channel: the rounded mean fm, a and b of z = a (x - fm) + b
     cdef floating[:, ::1] cf = coef
     cdef int nt = _threads(N * C * S)
     if train:   # sums of x - k per channel (k: the channel's first value), in double, per block of images
-        p1, p2 = np.zeros((nblk, C)), np.zeros((nblk, C))
+        p1, p2, vv = np.zeros((nblk, C)), np.zeros((nblk, C)), var_a
         for ch in range(C):
             cf[0, ch] = xv[0, ch, 0]
         for blk in prange(nblk, nogil=True, schedule="static", num_threads=nt):
@@ -263,17 +269,9 @@ def bn_gelu_forward(const floating[:, :, :, ::1] x, const floating[::1] gamma, c
             for blk in range(nblk):
                 s1 = s1 + p1[blk, ch]
                 s2 = s2 + p2[blk, ch]
-            m = s1 / M
-            v = s2 / M - m * m
-            if v < 0:
-                v = 0
-            mv[ch] = m + cf[0, ch]
-            var_a[ch] = v
-            iv[ch] = 1.0 / sqrt(v + eps)
-    for ch in range(C):   # as in bn_relu_forward_train: subtract the rounded mean first, b corrects for the rounding
-        cf[0, ch] = <floating>mv[ch]
-        cf[1, ch] = <floating>(gamma[ch] * iv[ch])
-        cf[2, ch] = <floating>(beta[ch] - gamma[ch] * iv[ch] * (mv[ch] - cf[0, ch]))
+            _moments_from_sums(s1, s2, M, cf[0, ch], eps, &mv[ch], &vv[ch], &iv[ch])
+    for ch in range(C):   # z = a (x - fm) + b
+        _affine_coefficients(gamma[ch], beta[ch], mv[ch], iv[ch], &cf[0, ch], &cf[1, ch], &cf[2, ch])
     for n in prange(N, nogil=True, schedule="static", num_threads=nt):
         for ch in range(C):
             dlnb_row_affine_gelu(&xv[n, ch, 0], &tv[n, ch, 0], &ov[n, ch, 0], S, cf[0, ch], cf[1, ch], cf[2, ch], c, ca,
@@ -307,9 +305,7 @@ def bn_gelu_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, 
     cdef floating[:, ::1] cf = coef
     cdef int nt = _threads(N * C * S)
     for ch in range(C):
-        cf[0, ch] = <floating>mean[ch]
-        cf[1, ch] = <floating>(gamma[ch] * inv_std[ch])
-        cf[2, ch] = <floating>(beta[ch] - gamma[ch] * inv_std[ch] * (mean[ch] - cf[0, ch]))
+        _affine_coefficients(gamma[ch], beta[ch], mean[ch], inv_std[ch], &cf[0, ch], &cf[1, ch], &cf[2, ch])
     for blk in prange(nblk, nogil=True, schedule="static", num_threads=nt):
         lo = blk * _CHUNK_IMAGES
         hi = min(lo + _CHUNK_IMAGES, N)
