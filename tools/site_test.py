@@ -62,18 +62,20 @@ return {
 };
 """
 
-# MathJax is loaded asynchronously: on a page with formulas, wait (up to 30 s) until its startup promise exists, then
-# for it; reading window.MathJax at once raced with the script's loading on a busy machine.
+# MathJax is loaded asynchronously and typesets after the page's load event: wait (up to 30 s) until every formula
+# holds MathJax's output, and say whether that happened. (Reading window.MathJax or its startup promise once the page
+# had loaded raced with the script on a busy machine: pages whose formulas were all typeset were reported as lacking
+# MathJax.)
 WAIT_MATHJAX_JS = r"""
 const done = arguments[arguments.length - 1];
 const imgs = Promise.all([...document.images].map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })));
 const t0 = Date.now();
-const mj = new Promise(resolve => (function poll() {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) return resolve(MathJax.startup.promise.then(() => true));
-  if (!document.querySelector('.math') || Date.now() - t0 > 30000) return resolve(!!window.MathJax);
+const typeset = new Promise(resolve => (function poll() {
+  if ([...document.querySelectorAll('.math')].every(m => m.querySelector('mjx-container'))) return resolve(true);
+  if (Date.now() - t0 > 30000) return resolve(false);
   setTimeout(poll, 50);
 })());
-Promise.all([imgs, mj]).then(([_, ok]) => done(ok), e => done('error: ' + e));
+Promise.all([imgs, typeset]).then(([_, ok]) => done(ok), e => done('error: ' + e));
 """
 
 
@@ -204,7 +206,7 @@ def main():
                 n_images += st['images']; n_maths += st['maths']
                 for err in console_errors(driver): problems.append(f"{name}: console error: {err}")
                 for src in st['badImages']: problems.append(f"{name}: image not loaded: {src}")
-                if st['maths'] and mj is not True: problems.append(f"{name}: {st['maths']} formulas but MathJax did not load ({mj})")
+                if st['maths'] and mj is not True: problems.append(f"{name}: {st['maths']} formulas, not all typeset by MathJax within 30 s ({mj})")
                 for m in st['untypeset']: problems.append(f"{name}: formula not typeset: {m!r}")
                 for r in st['raw']: problems.append(f"{name}: raw TeX left in the text: ...{r}...")
                 in_sidebar = {Path(urlparse(h).path).name or 'index.html' for h in st['sidebar']}
