@@ -21,6 +21,8 @@ from torch import nn
 import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dl_nb.data import load_dataset
+from dl_nb.runtime import keep_freed_memory
+keep_freed_memory()   # as dl_nb train does: without it PyTorch's large steps spend much of their time on page faults
 if len(sys.argv) < 2 or not os.environ.get('DL_NB_CIFAR10'):
     sys.exit('usage: DL_NB_CIFAR10=<folder> python tools/airbench_torch.py EPOCHS [BATCH] [SEED] [N_TRAIN]')
 EPOCHS, BATCH, SEED = int(sys.argv[1]), int((sys.argv[2:3] or [500])[0]), int((sys.argv[3:4] or [0])[0])
