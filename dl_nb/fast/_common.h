@@ -81,4 +81,11 @@ static inline void dlnb_transpose(const void *src, ptrdiff_t lds, void *dst, ptr
                                   ptrdiff_t cols, const void *bias, int dst_rows, size_t size) {
     DLNB_BY_SIZE(size, transpose, src, lds, dst, ldd, rows, cols, bias, dst_rows);
 }
+
+#define DLNB_TEMPLATE "_plane_sums.h"
+#include "_both_types.h"
+
+static inline void dlnb_plane_sums(const void *src, ptrdiff_t planes, ptrdiff_t size, double *out, size_t itemsize) {
+    DLNB_BY_SIZE(itemsize, plane_sums, src, planes, size, out);
+}
 #endif

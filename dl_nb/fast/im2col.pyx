@@ -20,6 +20,7 @@ from libc.string cimport memset, memcpy
 import numpy as np
 from contextlib import contextmanager
 from dl_nb.fast._common import openmp_threads, _out_size
+from dl_nb.fast._common cimport plane_sums
 
 
 cdef inline Py_ssize_t _first_valid(Py_ssize_t offset, Py_ssize_t stride) noexcept nogil:
@@ -267,6 +268,8 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
         return (dx if need_dx else None), np.zeros((F, C, KH, KW), dtype=dtype), np.asarray(dout).sum(axis=(0, 2, 3))
     dws = np.zeros((nt, F, K), dtype=dtype)
     bufs = np.empty((nt, K, R * Wo), dtype=dtype)
+    sums = np.empty((N, F), dtype=np.float64)   # each image's sums of dout per channel (for db)
+    cdef double[:, ::1] sumsv = sums
     cdef floating[:, :, :, ::1] dxv = dx
     cdef floating[:, :, ::1] dwv = dws
     cdef floating[:, :, ::1] bv = bufs
@@ -289,8 +292,9 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
                       <floating *>&dout[n, 0, 0, 0] + oh0 * Wo, <int>P, zero, &bv[t, 0, 0], <int>(R * Wo))
                 _col2im_rows(&bv[t, 0, 0], R * Wo, dxv[n], KH, KW, pad, stride, Wo, oh0, oh1)
             oh0 = oh1
+        plane_sums(&dout[n, 0, 0, 0], F, P, &sumsv[n, 0])
     dw = dws[0] if nt == 1 else dws.sum(axis=0)
-    return (dx if need_dx else None), dw.reshape(F, C, KH, KW), np.asarray(dout).sum(axis=(0, 2, 3))
+    return (dx if need_dx else None), dw.reshape(F, C, KH, KW), sums.sum(axis=0).astype(dtype)
 
 
 cdef bint _has_nan(const floating *p, Py_ssize_t n) noexcept nogil:

@@ -36,7 +36,7 @@ from libc.string cimport memset
 import threading
 from contextlib import contextmanager
 import numpy as np
-from dl_nb.fast._common cimport gemm, transpose
+from dl_nb.fast._common cimport gemm, transpose, plane_sums
 from dl_nb.fast._common import openmp_threads
 
 cdef extern from "winograd.h" nogil:
@@ -107,12 +107,17 @@ cdef void _filters(const floating *w, Py_ssize_t F, Py_ssize_t C, floating *U, P
             _g(T + 3 * k * F, F, U + a * k * sU + c * F, sU, F, m)
 
 
-cdef void _filters_adjoint(const floating *dU, Py_ssize_t sU, floating *dw, Py_ssize_t F, Py_ssize_t C, floating *S,
-                           int m, int nt) noexcept nogil:
-    # dw[f, c] = G^T dU[:, c, f] G for dU[xi, c, f] = dU[xi*sU + c*F + f]; S: scratch as for _filters
-    cdef Py_ssize_t c, k, a = m + 2
+cdef void _filters_adjoint(floating *dU, Py_ssize_t sU, Py_ssize_t parts, Py_ssize_t sP, floating *dw, Py_ssize_t F,
+                           Py_ssize_t C, floating *S, int m, int nt) noexcept nogil:
+    # dw[f, c] = G^T dU[:, c, f] G for dU[xi, c, f] = dU[xi*sU + c*F + f] + the same entry of the other parts (the
+    # threads' partial sums, sP elements apart), which are added into the first part channel by channel, in part order
+    cdef Py_ssize_t c, k, p, xi, f, a = m + 2
     cdef floating *T
     for c in prange(C, schedule="static", num_threads=nt):
+        for p in range(1, parts):
+            for xi in range(a * a):
+                for f in range(F):
+                    dU[xi * sU + c * F + f] += dU[p * sP + xi * sU + c * F + f]
         T = S + 9 * C * F + threadid() * a * 3 * F        # dU G of all filters, (a, 3, F)
         for k in range(a):                                # rows: T[k, j] = (dU[k, :] G)[j]
             _gt(dU + a * k * sU + c * F, sU, T + 3 * k * F, F, F, m)
@@ -448,12 +453,15 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
     cdef floating[::1] Uv = U, Wv = W
     cdef floating[:, ::1] Vv = V, Zv = Z, Xv = X, Sv = S
     cdef floating[:, ::1] Dv = _buffer("D", nt * (g.Hp * g.Wp * C if need_dx else 1), dtype).reshape(nt, -1)
-    dUb = _buffer("dU", nt * A2 * g.sU, dtype).reshape(nt, -1)
-    dUb[...] = 0
+    dUb = _buffer("dU", nt * A2 * g.sU, dtype).reshape(nt, -1)   # each thread's partial sum, begun by its first block
     cdef floating[:, ::1] dUv = dUb
+    begun = np.zeros(nt, dtype=np.intc)
+    cdef int[::1] begunv = begun
+    sums = np.empty((N, F), dtype=np.float64)                     # each image's sums of dout per channel (for db)
+    cdef double[:, ::1] sumsv = sums
     dx = np.empty((N, C, g.H, g.W), dtype=dtype) if need_dx else np.empty((1, 1, 1, 1), dtype=dtype)  # placeholder
     cdef floating[:, :, :, ::1] dxv = dx
-    cdef floating one = 1, zero = 0
+    cdef floating one = 1, zero = 0, beta
     cdef int ntiles
     for u in prange(units, nogil=True, schedule="static", num_threads=nt):
         t = threadid()
@@ -473,9 +481,11 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
                     tr = ((n - n0) * (th1 - th0) + th - th0) * g.ntw
                     _input_row(&Xv[t, (th - th0) * m * g.Wp * C], &Vv[t, 0], &Sv[t, 0], &g, tr)
                     _grad_output_row(&dout[0, 0, 0, 0], &Zv[t, 0], &Sv[t, 0], &g, tr, n, th)
-            for xi in range(A2):            # dU[xi] (C, F) += V[xi]^T (C, T) @ Z[xi] (T, F)
+            beta = one if begunv[t] else zero
+            begunv[t] = 1
+            for xi in range(A2):            # dU[xi] (C, F) (+)= V[xi]^T (C, T) @ Z[xi] (T, F)
                 gemm(True, False, <int>C, <int>F, ntiles, one, &Vv[t, xi * g.sC], <int>C,
-                     &Zv[t, xi * g.sF], <int>F, one, &dUv[t, xi * g.sU], <int>F)
+                     &Zv[t, xi * g.sF], <int>F, beta, &dUv[t, xi * g.sU], <int>F)
             if need_dx:
                 for xi in range(A2):        # dV[xi] (T, C) = Z[xi] (T, F) @ U[xi]^T (F, C), written over V
                     gemm(False, True, ntiles, <int>C, <int>F, one, &Zv[t, xi * g.sF], <int>F,
@@ -488,11 +498,13 @@ def conv_backward(const floating[:, :, :, ::1] dout, const floating[:, :, :, ::1
                                         ((n - n0) * (th1 - th0) + th - th0) * g.ntw, th)
                     if th1 == g.nth:
                         _store_grad(&Dv[t, 0], &dxv[n, 0, 0, 0], &g)
+            if th1 == g.nth:                # the unit's images are done: their sums of dout, per channel
+                for n in range(n0, n1):
+                    plane_sums(&dout[n, 0, 0, 0], F, g.Ho * g.Wo, &sumsv[n, 0])
             th0 = th1
-    for t in range(1, nt):                  # the threads' partial sums of dU
-        dUb[0] += dUb[t]
+    dUb[begun == 0] = 0                     # a thread that had no block (fewer units than threads) adds nothing
     dw = np.empty((F, C, 3, 3), dtype=dtype)
     cdef floating[:, :, :, ::1] dwv = dw
     with nogil:
-        _filters_adjoint(&dUv[0, 0], g.sU, &dwv[0, 0, 0, 0], F, C, &Wv[0], m, nt)
-    return (dx if need_dx else None), dw, np.asarray(dout).sum(axis=(0, 2, 3))
+        _filters_adjoint(&dUv[0, 0], g.sU, nt, dUv.shape[1], &dwv[0, 0, 0, 0], F, C, &Wv[0], m, nt)
+    return (dx if need_dx else None), dw, sums.sum(axis=0).astype(dtype)
