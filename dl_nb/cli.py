@@ -28,7 +28,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 import numpy as np
-from .runtime import set_openmp_wait_policy, keep_freed_memory
+from .runtime import set_openmp_wait_policy, keep_freed_memory, single_thread_blas
 
 # %% ../nbs/92_cli.ipynb #4bf9e8e4
 STRONG_CIFAR_EPOCHS = 16
@@ -456,6 +456,7 @@ def _train(a) -> int:
     t_start, wall0 = time.monotonic(), time.time()
     s, data, model, report, out, run = _prepare_run(a, wall0)
     live = {}                                # the trainer once built, and the wall time at the end
+    blas = single_thread_blas() if s['model'] in ('cnn3', 'strong', 'air') else None   # BLAS runs in the kernels (appendix 95)
     try:
         trainer, results = _fit_and_evaluate(a, s, data, model, report, out, run, live, t_start, wall0)
     except (KeyboardInterrupt, BrokenPipeError) as e:
@@ -467,6 +468,8 @@ def _train(a) -> int:
                           history=live['trainer'].history if 'trainer' in live else None)
             with _signals_held(): _write_json(out / 'run.json', report)
         raise
+    finally:
+        if blas is not None: blas.restore_original_limits()   # a program that called main() gets its BLAS back
     tta = {'translate': ' with six test-time views', True: ' with test-time flips'}.get(trainer.config['tta'], '')
     print(f"test accuracy {100 * results['test_acc']:.2f}% on {report['data']['sizes']['test']} images{tta} "
           f"(best epoch {trainer.best_epoch}, val {100 * trainer.best_val_acc:.1f}%); "
