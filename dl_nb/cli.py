@@ -74,6 +74,13 @@ _nonneg_int = _number(int, 0, False, 'an integer >= 0')
 _pos_float = _number(float, 0.0, True, 'a positive number')
 _nonneg_float = _number(float, 0.0, False, 'a number >= 0')
 
+def _widths(s):
+    "Parse --widths: three positive channel counts separated by commas, such as 96,320,320."
+    parts = s.split(',')
+    if len(parts) != 3 or not all(p.strip().isdigit() and 1 <= int(p) <= 4096 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected three channel counts in [1, 4096] such as 96,320,320, got {s!r}")
+    return tuple(int(p) for p in parts)
+
 # %% ../nbs/92_cli.ipynb #15aed8b0
 def make_parser() -> argparse.ArgumentParser: # the parser of the dl_nb command, with sub-commands train, evaluate and sample
     "The argument parser of the `dl_nb` command."
@@ -98,6 +105,8 @@ def make_parser() -> argparse.ArgumentParser: # the parser of the dl_nb command,
     t.add_argument('--schedule', choices=('onecycle', 'cosine', 'constant'), default=None, help='learning-rate schedule (default onecycle)')
     t.add_argument('--weight-decay', type=_nonneg_float, help='L2 strength on the weights (default 5e-4; air 1.33e-3; gpt: decoupled decay, default 0.1)')
     t.add_argument('--label-smoothing', type=_nonneg_float, help='strong and air models: label smoothing (default 0.2)')
+    t.add_argument('--widths', type=_widths, metavar='A,B,C',
+                   help='strong and air models: channels of the three convolution groups (default: strong 32,64,128; air 64,256,256)')
     t.add_argument('--augment', choices=('auto', 'none', 'crop', 'flip', 'crop+flip'), default=None,
                    help='data augmentation (default auto: crop+flip for natural images (air: alternating flips, 2-pixel translations), small crops for digits)')
     t.add_argument('--val', type=_pos_int, help='training images held out for validation (default 1000; digits 300)')
@@ -216,6 +225,9 @@ def _check_settings(s, path) -> dict:
         if ok:   # finite numbers in range (booleans and strings refused)
             _check_number(s.get('lr'), 'lr', 'settings', lo=0, lo_open=True)
             _check_number(s.get('weight_decay'), 'weight_decay', 'settings', lo=0)
+            if 'widths' in s and not (s['model'] in ('strong', 'air') and isinstance(s['widths'], list) and len(s['widths']) == 3
+                                      and all(type(w) is int and 1 <= w <= 4096 for w in s['widths'])):
+                raise ValueError('widths')
             if s.get('label_smoothing') is not None:
                 _check_number(s['label_smoothing'], 'label_smoothing', 'settings', 0, 1, hi_open=True)
     except ValueError:
@@ -258,7 +270,7 @@ def _save_figures(out, history, cm, class_names, title):
         finally: plt.close(fig)
 
 # %% ../nbs/92_cli.ipynb #fe19d219
-_FIXED_BY_RESUME = ('model', 'epochs', 'batch_size', 'lr', 'schedule', 'weight_decay', 'label_smoothing', 'augment',
+_FIXED_BY_RESUME = ('model', 'epochs', 'batch_size', 'lr', 'schedule', 'weight_decay', 'label_smoothing', 'augment', 'widths',
                     'val', 'seed', 'dtype')
 
 def _resume_run(a) -> tuple: # (data argument, saved run, output folder) of the run that --resume continues
@@ -297,6 +309,10 @@ def _new_settings(a, name, data) -> dict:
             raise ValueError(f"--label-smoothing must be below 1, got {s['label_smoothing']}")
     elif a.label_smoothing is not None:
         raise ValueError("--label-smoothing applies to the strong and air models only")
+    if a.widths is not None:
+        if s['model'] not in ('strong', 'air'):
+            raise ValueError("--widths applies to the strong and air models only")
+        s['widths'] = list(a.widths)
     return s
 
 def _claim_out(out, a, report, name, model_name) -> Path:
@@ -337,7 +353,8 @@ def _prepare_run(a, wall0) -> tuple: # (settings, data, model, report, output fo
     data = load_dataset(name, root=a.root, download=a.download, seed=saved.get('seed', a.seed or 0),
                         num_validation=saved.get('val', a.val), dtype=saved.get('dtype', a.dtype or 'float32'))
     s = run['settings'] if run else _new_settings(a, name, data)
-    kwargs = {'reg': s['weight_decay'], **({'label_smoothing': s['label_smoothing']} if s['model'] in ('strong', 'air') else {})}
+    kwargs = {'reg': s['weight_decay'], **({'label_smoothing': s['label_smoothing']} if s['model'] in ('strong', 'air') else {}),
+              **({'widths': tuple(s['widths'])} if 'widths' in s else {})}
     model = tr.build_model(s['model'], data['input_dim'], len(data['class_names']), s['dtype'], s['seed'], **kwargs)
     if s['model'] == 'air':   # chapter 13: the frozen first layer whitens 2x2 patches of (at most 5,000) training images
         model.set_whitening(data['X_train'][:5000])
@@ -539,7 +556,7 @@ def _evaluate(a) -> int:
 _GPT_FLAGS = {'steps': 'max_iters', 'eval_interval': 'eval_interval', 'eval_iters': 'eval_iters', 'warmup': 'warmup',
               'block_size': 'block_size', 'n_layer': 'n_layer', 'n_head': 'n_head', 'n_embd': 'n_embd',
               'batch_size': 'batch_size', 'lr': 'lr', 'weight_decay': 'weight_decay'}   # option -> GPT_DEFAULTS name
-_IMAGE_FLAGS = ('epochs', 'schedule', 'label_smoothing', 'augment', 'val', 'root')
+_IMAGE_FLAGS = ('epochs', 'schedule', 'label_smoothing', 'augment', 'widths', 'val', 'root')
 _GPT_ONLY = ('steps', 'eval_interval', 'eval_iters', 'warmup', 'block_size', 'n_layer', 'n_head', 'n_embd')
 
 def _flag(k): return '--' + k.replace('_', '-')
