@@ -77,7 +77,7 @@ _nonneg_float = _number(float, 0.0, False, 'a number >= 0')
 def _widths(s):
     "Parse --widths: three positive channel counts separated by commas, such as 96,320,320."
     parts = s.split(',')
-    if len(parts) != 3 or not all(p.strip().isdigit() and 1 <= int(p) <= 4096 for p in parts):
+    if len(parts) != 3 or not all(p.strip().isdecimal() and 1 <= int(p) <= 4096 for p in parts):
         raise argparse.ArgumentTypeError(f"expected three channel counts in [1, 4096] such as 96,320,320, got {s!r}")
     return tuple(int(p) for p in parts)
 
