@@ -74,12 +74,18 @@ _nonneg_int = _number(int, 0, False, 'an integer >= 0')
 _pos_float = _number(float, 0.0, True, 'a positive number')
 _nonneg_float = _number(float, 0.0, False, 'a number >= 0')
 
+_MAX_WIDTH = 4096   # the most channels --widths accepts for a convolution group
+
+def _good_widths(ws) -> bool:
+    "Three integer channel counts in [1, _MAX_WIDTH]: --widths, and the widths stored in a run's settings."
+    return len(ws) == 3 and all(type(w) is int and 1 <= w <= _MAX_WIDTH for w in ws)
+
 def _widths(s):
     "Parse --widths: three positive channel counts separated by commas, such as 96,320,320."
-    parts = s.split(',')
-    if len(parts) != 3 or not all(p.strip().isdecimal() and 1 <= int(p) <= 4096 for p in parts):
-        raise argparse.ArgumentTypeError(f"expected three channel counts in [1, 4096] such as 96,320,320, got {s!r}")
-    return tuple(int(p) for p in parts)
+    ws = tuple(int(p) if p.strip().isdecimal() else None for p in s.split(','))
+    if not _good_widths(ws):
+        raise argparse.ArgumentTypeError(f"expected three channel counts in [1, {_MAX_WIDTH}] such as 96,320,320, got {s!r}")
+    return ws
 
 # %% ../nbs/92_cli.ipynb #15aed8b0
 def make_parser() -> argparse.ArgumentParser: # the parser of the dl_nb command, with sub-commands train, evaluate and sample
@@ -225,8 +231,7 @@ def _check_settings(s, path) -> dict:
         if ok:   # finite numbers in range (booleans and strings refused)
             _check_number(s.get('lr'), 'lr', 'settings', lo=0, lo_open=True)
             _check_number(s.get('weight_decay'), 'weight_decay', 'settings', lo=0)
-            if 'widths' in s and not (s['model'] in ('strong', 'air') and isinstance(s['widths'], list) and len(s['widths']) == 3
-                                      and all(type(w) is int and 1 <= w <= 4096 for w in s['widths'])):
+            if 'widths' in s and not (s['model'] in ('strong', 'air') and isinstance(s['widths'], list) and _good_widths(s['widths'])):
                 raise ValueError('widths')
             if s.get('label_smoothing') is not None:
                 _check_number(s['label_smoothing'], 'label_smoothing', 'settings', 0, 1, hi_open=True)
