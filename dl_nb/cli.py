@@ -113,6 +113,8 @@ def make_parser() -> argparse.ArgumentParser: # the parser of the dl_nb command,
     t.add_argument('--label-smoothing', type=_nonneg_float, help='strong and air models: label smoothing (default 0.2)')
     t.add_argument('--widths', type=_widths, metavar='A,B,C',
                    help='strong and air models: channels of the three convolution groups (default: strong 32,64,128; air 64,256,256)')
+    t.add_argument('--muon-lr', type=_pos_float, metavar='RATE',
+                   help="air model: train the 3x3 filters with Muon (airbench94_muon's rule) at this peak rate (default: Nesterov SGD, like every parameter)")
     t.add_argument('--augment', choices=('auto', 'none', 'crop', 'flip', 'crop+flip'), default=None,
                    help='data augmentation (default auto: crop+flip for natural images (air: alternating flips, 2-pixel translations), small crops for digits)')
     t.add_argument('--val', type=_pos_int, help='training images held out for validation (default 1000; digits 300)')
@@ -233,6 +235,9 @@ def _check_settings(s, path) -> dict:
             _check_number(s.get('weight_decay'), 'weight_decay', 'settings', lo=0)
             if 'widths' in s and not (s['model'] in ('strong', 'air') and isinstance(s['widths'], list) and _good_widths(s['widths'])):
                 raise ValueError('widths')
+            if 'muon_lr' in s:
+                if s['model'] != 'air': raise ValueError('muon_lr')
+                _check_number(s['muon_lr'], 'muon_lr', 'settings', lo=0, lo_open=True)
             if s.get('label_smoothing') is not None:
                 _check_number(s['label_smoothing'], 'label_smoothing', 'settings', 0, 1, hi_open=True)
     except ValueError:
@@ -276,7 +281,7 @@ def _save_figures(out, history, cm, class_names, title):
 
 # %% ../nbs/92_cli.ipynb #fe19d219
 _FIXED_BY_RESUME = ('model', 'epochs', 'batch_size', 'lr', 'schedule', 'weight_decay', 'label_smoothing', 'augment', 'widths',
-                    'val', 'seed', 'dtype')
+                    'muon_lr', 'val', 'seed', 'dtype')
 
 def _resume_run(a) -> tuple: # (data argument, saved run, output folder) of the run that --resume continues
     "Read the run that --resume continues, refusing options that would change its configuration."
@@ -318,6 +323,10 @@ def _new_settings(a, name, data) -> dict:
         if s['model'] not in ('strong', 'air'):
             raise ValueError("--widths applies to the strong and air models only")
         s['widths'] = list(a.widths)
+    if a.muon_lr is not None:
+        if s['model'] != 'air':
+            raise ValueError("--muon-lr applies to the air model only")
+        s['muon_lr'] = float(a.muon_lr)
     return s
 
 def _claim_out(out, a, report, name, model_name) -> Path:
@@ -379,7 +388,8 @@ def _trainer_options(model, data, s) -> dict:
     if s['model'] != 'air':
         return common
     from dl_nb.recipe import air_recipe
-    opts = air_recipe(model, s['epochs'], max(len(data['y_train']) // s['batch_size'], 1), alternating=s['flip'] == 'alternate')
+    opts = air_recipe(model, s['epochs'], max(len(data['y_train']) // s['batch_size'], 1), alternating=s['flip'] == 'alternate',
+                      muon_lr=s.get('muon_lr'), lr=s['lr'])
     opts.update(common, num_train_eval=min(250, len(data['y_train'])))   # the six views make each evaluation dear
     if s['flip'] != 'alternate': opts.update(flip=bool(s['flip']), tta=bool(s['flip']))   # --augment without flips
     return opts
@@ -561,7 +571,7 @@ def _evaluate(a) -> int:
 _GPT_FLAGS = {'steps': 'max_iters', 'eval_interval': 'eval_interval', 'eval_iters': 'eval_iters', 'warmup': 'warmup',
               'block_size': 'block_size', 'n_layer': 'n_layer', 'n_head': 'n_head', 'n_embd': 'n_embd',
               'batch_size': 'batch_size', 'lr': 'lr', 'weight_decay': 'weight_decay'}   # option -> GPT_DEFAULTS name
-_IMAGE_FLAGS = ('epochs', 'schedule', 'label_smoothing', 'augment', 'widths', 'val', 'root')
+_IMAGE_FLAGS = ('epochs', 'schedule', 'label_smoothing', 'augment', 'widths', 'muon_lr', 'val', 'root')
 _GPT_ONLY = ('steps', 'eval_interval', 'eval_iters', 'warmup', 'block_size', 'n_layer', 'n_head', 'n_embd')
 
 def _flag(k): return '--' + k.replace('_', '-')
