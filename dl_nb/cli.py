@@ -370,7 +370,6 @@ def _build_model(s, data):
 
 def _prepare_run(a, wall0) -> tuple: # (settings, data, model, report, output folder, run description)
     "Settings, data and model of the run, and its folder with a first run.json."
-    from dl_nb import training as tr
     from dl_nb.data import load_dataset
     if a.resume:
         data_arg, run, out = _resume_run(a)
