@@ -560,7 +560,7 @@ def _record_interruption(e, out, report, trainer, wall0) -> int:
     return 143 if isinstance(e, _Terminated) else 130
 
 # %% ../nbs/92_cli.ipynb #aw920002
-_PREDICTION_SLACK = 0.85   # wider layers run nearer the peak: 96/320/320 took 1.5 times the default's time for 1.69 times its FLOPs
+_PREDICTION_SLACK = 0.85   # wider layers run nearer the peak: 96/320/320 took 1.48-1.60 times the default's time for 1.69 times its FLOPs
 
 def _choose_widths(plan_for, epochs: int) -> tuple: # (widths, epochs planned, the plan with the rungs tried)
     """The widest of `AIR_WIDTHS` whose whole schedule of `epochs` fits, `plan_for(widths) -> (epochs that fit, plan)` timing
