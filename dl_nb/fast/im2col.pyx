@@ -22,6 +22,10 @@ from contextlib import contextmanager
 from dl_nb.fast._common import openmp_threads, _out_size
 from dl_nb.fast._common cimport plane_sums
 
+cdef extern from "pool.h" nogil:
+    # 2x2, stride-2 max pooling of one float plane; nonzero if a window held a NaN (C and the rule in pool.h)
+    int dlnb_pool2x2_plane_f(const float *x, float *out, int *arg, Py_ssize_t W, Py_ssize_t Ho, Py_ssize_t Wo)
+
 
 cdef inline Py_ssize_t _first_valid(Py_ssize_t offset, Py_ssize_t stride) noexcept nogil:
     # smallest o >= 0 with o*stride + offset >= 0
@@ -349,7 +353,9 @@ def max_pool_forward(const floating[:, :, :, ::1] x, Py_ssize_t ph, Py_ssize_t p
     cdef int ia, nan
     for q in prange(NC, nogil=True, schedule="static"):
         nan = 0
-        if ph == 2 and pw == 2 and stride == 2:
+        if ph == 2 and pw == 2 and stride == 2 and floating is float:   # one SSE register per window (pool.h)
+            nan = dlnb_pool2x2_plane_f(<const float *>&xv[q, 0, 0], <float *>&ov[q, 0, 0], &av[q, 0, 0], W, Ho, Wo)
+        elif ph == 2 and pw == 2 and stride == 2:
             for oh in range(Ho):
                 h0 = 2 * oh
                 for ow in range(Wo):
