@@ -7,6 +7,7 @@
 #ifndef DLNB_POOL_H
 #define DLNB_POOL_H
 #include <stddef.h>
+#include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -22,8 +23,10 @@ static int dlnb_pool2x2_plane_f(const float *x, float *out, int *arg, ptrdiff_t 
         ptrdiff_t i0 = 2 * oh * W;
         for (ptrdiff_t o = 0; o < Wo; o++) {
 #if defined(__SSE2__)
-            __m128 top = _mm_castpd_ps(_mm_load_sd((const double *)(r0 + 2 * o)));     /* a, b, 0, 0 */
-            __m128 bot = _mm_castpd_ps(_mm_load_sd((const double *)(r1 + 2 * o)));     /* c, d, 0, 0 */
+            double ab, cd;                           /* two floats each, copied as 8 bytes (one load; no aliasing) */
+            memcpy(&ab, r0 + 2 * o, sizeof ab);
+            memcpy(&cd, r1 + 2 * o, sizeof cd);
+            __m128 top = _mm_castpd_ps(_mm_set_sd(ab)), bot = _mm_castpd_ps(_mm_set_sd(cd));   /* a, b, 0, 0 and c, d, 0, 0 */
             __m128 v = _mm_movelh_ps(top, bot);                                          /* a, b, c, d */
             __m128 m = _mm_max_ps(v, _mm_shuffle_ps(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
             m = _mm_max_ps(m, _mm_shuffle_ps(m, m, _MM_SHUFFLE(1, 0, 3, 2)));
