@@ -387,8 +387,8 @@ def max_pool_forward(const floating[:, :, :, ::1] x, Py_ssize_t ph, Py_ssize_t p
                     ov[q, oh, ow] = best
                     av[q, oh, ow] = <int>best_i
             nan = _has_nan(&xv[q, 0, 0], H * W)
-        # `>` never picks a NaN: a plane holding one (rare; found by the sums of the 2x2 windows, or by a vectorised
-        # pass over the plane, which is in cache) is scanned again so that the first NaN of a window wins, as in
+        # `>` never picks a NaN: a plane holding one (rare; found by pool.h's unordered comparison, by the sums of the
+        # 2x2 windows, or by a vectorised pass over the plane, which is in cache) is scanned again so that the first NaN of a window wins, as in
         # np.max and np.argmax
         if nan:
             _pool_plane_nan(&xv[q, 0, 0], &ov[q, 0, 0], &av[q, 0, 0], W, Ho, Wo, ph, pw, stride)
