@@ -208,8 +208,43 @@ def _check_out(out: Path, resume) -> None:
 class _Terminated(KeyboardInterrupt):
     "SIGTERM, handled like Ctrl-C: the run stops, its checkpoints and run.json are kept."
 
+def _on_sigint(signum, frame):
+    _DROPPED.pending.clear()     # delivered now: nothing dropped is waiting any more
+    raise KeyboardInterrupt()
+
 def _on_sigterm(signum, frame):
+    _DROPPED.pending.clear()
     raise _Terminated()
+
+class _DroppedSignals:
+    """Python prints and drops an exception raised in a weakref callback or a `__del__` method, so a signal whose handler
+    raises there is lost (importlib runs such a callback during every import). While installed, a `KeyboardInterrupt`
+    dropped in the main thread is raised again at its next function call or return, once our handler is back."""
+    def __init__(self): self.pending, self.saved = [], None
+    def __enter__(self):
+        self.pending.clear()
+        self.saved, sys.unraisablehook = sys.unraisablehook, self._hook
+        return self
+    def __exit__(self, *exc):
+        sys.unraisablehook = self.saved
+        if sys.getprofile() == self._again: sys.setprofile(None)
+        return False
+    def _hook(self, u):
+        if isinstance(u.exc_value, KeyboardInterrupt) and threading.current_thread() is threading.main_thread():
+            self.pending.append(type(u.exc_value))
+            if sys.getprofile() is None: sys.setprofile(self._again)   # (under a profiler: main() checks on return)
+        else:
+            self.saved(u)
+    def _again(self, frame, event, arg):
+        if frame.f_code is _DroppedSignals._hook.__code__: return      # the hook's own calls and return
+        if not self.pending: sys.setprofile(None); return
+        kind = self.pending[-1]
+        if signal.getsignal(signal.SIGTERM if kind is _Terminated else signal.SIGINT) not in (_on_sigint, _on_sigterm):
+            return                                                     # held back (`_signals_held`): wait
+        sys.setprofile(None); self.pending.clear()
+        raise kind()
+
+_DROPPED = _DroppedSignals()
 
 def _signals_held():
     "SIGINT and SIGTERM held back for a few statements that must not be cut in two, as in `dl_nb.data` (loaded here, not at start-up, since it loads the compiled kernels)."
@@ -1024,11 +1059,14 @@ def main(
     keep_freed_memory()
     main_thread = threading.current_thread() is threading.main_thread()
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
-    for sig, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _on_sigterm)):
+    for sig, handler in ((signal.SIGINT, _on_sigint), (signal.SIGTERM, _on_sigterm)):
         if main_thread and saved[sig] is not signal.SIG_IGN:   # a signal the caller ignores stays ignored
             signal.signal(sig, handler)
     try:
-        return {'train': _train_any, 'evaluate': _evaluate, 'sample': _sample}[a.command](a)
+        with _DROPPED:
+            status = {'train': _train_any, 'evaluate': _evaluate, 'sample': _sample}[a.command](a)
+            if _DROPPED.pending: raise _DROPPED.pending[-1]()   # dropped at the very end, or under a profiler
+        return status
     except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM outside the training loop (which handles its own)
         return _report_interrupt(a, e)
     except BrokenPipeError:          # dl_nb train | head: the reader has gone, leave quietly
