@@ -1063,8 +1063,11 @@ def main(
         if main_thread and saved[sig] is not signal.SIG_IGN:   # a signal the caller ignores stays ignored
             signal.signal(sig, handler)
     try:
+        command = {'train': _train_any, 'evaluate': _evaluate, 'sample': _sample}[a.command]
+        if not main_thread:          # our handlers are not installed, so none of their exceptions can be dropped
+            return command(a)
         with _DROPPED:
-            status = {'train': _train_any, 'evaluate': _evaluate, 'sample': _sample}[a.command](a)
+            status = command(a)
             if _DROPPED.pending: raise _DROPPED.pending[-1]()   # dropped at the very end, or under a profiler
         return status
     except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM outside the training loop (which handles its own)
