@@ -6,6 +6,9 @@
     python tools/run_nb.py --only-slow nbs/05_conv.ipynb  # run everything, but only overwrite the outputs of slow cells
     python tools/run_nb.py --cells 93ef2497 nbs/09_performance.ipynb  # fast cells + these slow cells (by cell id);
                                                           # only those slow cells' outputs are refreshed
+    python tools/run_nb.py --cells cl000002 --also 4f5e5913 nbs/13_fast_recipe_parts.ipynb
+                                                          # the same, also running slow cells whose definitions the
+                                                          # chosen ones use, keeping those cells' committed outputs
 
 Cells run top to bottom in one IPython shell (execnb, the engine behind `nbdev_test`), with the
 repository root first on sys.path and the notebook's folder as working directory -- exactly the
@@ -29,7 +32,7 @@ def is_slow(cell):
     return cell.cell_type == "code" and bool(_SLOW.search(cell.source))
 
 
-def run(path: Path, slow: bool, only_slow: bool, verbose: bool, cells=()):
+def run(path: Path, slow: bool, only_slow: bool, verbose: bool, cells=(), also=()):
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
     from nbdev.clean import clean_nb
@@ -38,14 +41,14 @@ def run(path: Path, slow: bool, only_slow: bool, verbose: bool, cells=()):
     nb = read_nb(path)
     old = [dict(outputs=c.get("outputs"), execution_count=c.get("execution_count")) for c in nb.cells]
     run_slow = slow or only_slow
-    missing = set(cells) - {c.get("id") for c in nb.cells}
+    missing = (set(cells) | set(also)) - {c.get("id") for c in nb.cells}
     if missing:
         raise ValueError(f"no cell with id {sorted(missing)} in {path.name}")
 
     def skip(cell):
         if cell.cell_type != "code" or _SKIP.search(cell.source):
             return True
-        return is_slow(cell) and not run_slow and cell.get("id") not in cells
+        return is_slow(cell) and not run_slow and cell.get("id") not in cells + also
 
     def after(cell):
         if verbose:
@@ -58,7 +61,7 @@ def run(path: Path, slow: bool, only_slow: bool, verbose: bool, cells=()):
     with working_directory(path.parent):
         shell.run_all(nb, exc_stop=True, preproc=skip, postproc=after)
     def keep_old(cell):  # --only-slow refreshes the slow cells only, --cells the chosen ones only
-        return (only_slow and not is_slow(cell)) or (cells and cell.get("id") not in cells)
+        return (only_slow and not is_slow(cell)) or ((cells or also) and cell.get("id") not in cells)
     for cell, o in zip(nb.cells, old):
         if cell.cell_type == "code" and keep_old(cell):
             cell.outputs, cell.execution_count = o["outputs"] or [], o["execution_count"]
@@ -76,13 +79,16 @@ def main():
     ap.add_argument("--only-slow", action="store_true", help="run everything, refresh only the slow cells' outputs")
     ap.add_argument("--cells", default="", help="comma-separated cell ids: run the fast cells and these slow cells, "
                                                 "and refresh only these cells' outputs")
+    ap.add_argument("--also", default="", help="comma-separated cell ids: slow cells to run as well (for what they "
+                                               "define), keeping their committed outputs")
     ap.add_argument("-v", "--verbose", action="store_true", help="report each cell as it finishes")
     a = ap.parse_args()
     for p in a.notebooks:
         p = p.resolve()
         print(f"running {p.relative_to(ROOT)} ...", flush=True)
         try:
-            dt = run(p, a.slow, a.only_slow, a.verbose, tuple(c for c in a.cells.split(",") if c))
+            dt = run(p, a.slow, a.only_slow, a.verbose, tuple(c for c in a.cells.split(",") if c),
+                     tuple(c for c in a.also.split(",") if c))
         except Exception as e:  # the shell re-raises the cell's exception
             print(f"FAILED {p.name}: {type(e).__name__}: {e}", file=sys.stderr)
             sys.exit(1)
