@@ -429,7 +429,7 @@ def _prepare_run(a, wall0) -> tuple: # (settings, data, model, report, output fo
 
 # %% ../nbs/92_cli.ipynb #c28bf2b6
 def _trainer_options(model, data, s) -> dict:
-    "The Trainer's options for these settings: chapter 08's for the book's models, chapter 13's recipe for air."
+    "The Trainer's options for these settings: chapter 08's for the book's models, chapter 13's recipe for air (its updates on the kernels' threads)."
     common = dict(schedule=s['schedule'], crop_pad=s['crop_pad'], flip=s['flip'], seed=s['seed'])
     if s['model'] != 'air':
         return common
@@ -437,6 +437,8 @@ def _trainer_options(model, data, s) -> dict:
     opts = air_recipe(model, s['epochs'], max(len(data['y_train']) // s['batch_size'], 1), alternating=s['flip'] == 'alternate',
                       muon_lr=s.get('muon_lr'), lr=s['lr'])
     opts.update(common, num_train_eval=min(250, len(data['y_train'])))   # the six views make each evaluation dear
+    from dl_nb.fast import openmp_threads
+    opts['update_threads'] = openmp_threads()   # Muon's products are a noticeable part of a step (chapter 08: same result)
     if s['flip'] != 'alternate': opts.update(flip=bool(s['flip']), tta=bool(s['flip']))   # --augment without flips
     return opts
 

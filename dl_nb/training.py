@@ -9,6 +9,7 @@ __all__ = ['MODEL_NAMES', 'RECIPE_MODEL_NAMES', 'strong_net_flops', 'StrongNet',
 # %% ../nbs/08_cifar10_cnn.ipynb #aa1161b5
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 import numpy as np
 from tqdm import tqdm
@@ -342,8 +343,11 @@ class Trainer(Solver):
                  eval_weights: str=None,   # 'ema' or 'slow': measure (and keep as best) the weights an averaging rule keeps
                  freeze: dict=None,        # parameter name -> epoch (0-based) from which the parameter is no longer trained
                  lr_ends: tuple=(0.0, 0.0),# the schedule's first and last rates as fractions of lr (see lr_at)
+                 update_threads: int=1,    # threads that update the parameters, largest first (the same result on any number)
                 ):
         _check_trainer_args(data, epochs, batch_size, lr, schedule, warmup, momentum, crop_pad, num_train_eval, seed)
+        if isinstance(update_threads, bool) or not isinstance(update_threads, (int, np.integer)) or update_threads < 1:
+            raise ValueError(f"Trainer: update_threads must be an integer >= 1, got {update_threads!r}")
         if out_dir is not None:
             Path(out_dir).mkdir(parents=True, exist_ok=True)   # now, not after the first epoch
         super().__init__(model, data, update_rule=sgd_nesterov if update_rule is None else update_rule,
@@ -363,6 +367,7 @@ class Trainer(Solver):
         self._train_eval = np.sort(pick)
         self.best_epoch, self.lr_history, self.time_history = None, [], []
         self.eval_seconds_per_image, self._reserve_images, self._rng = None, 0, None
+        self.update_threads, self._pool = int(update_threads), None   # the pool of threads, made at the first update
 
     def accuracy(self,
                  X: np.ndarray,  # images (N, C, H, W)
@@ -453,7 +458,8 @@ def _update(self:Trainer, grads):
     lr = lr_at(self.iteration, self.total_steps, c['lr'], c['schedule'], c['warmup'], c.get('lr_ends', (0.0, 0.0)))
     scale = c.get('lr_scale', {})
     for name, config in self.optim_configs.items(): config['learning_rate'] = lr * scale[name] if name in scale else lr
-    Solver._update(self, grads)
+    if self.update_threads > 1: self._update_on_threads(grads)
+    else: Solver._update(self, grads)
     self.lr_history.append(lr)
 
 @patch
@@ -567,3 +573,17 @@ def resume(self:Trainer,
             self.optim_configs[p][key] = v.item() if v.ndim == 0 else v
     self._best = {k[len('best/'):]: v for k, v in extra.items() if k.startswith('best/')} or None
     return self
+
+# %% ../nbs/08_cifar10_cnn.ipynb #ut000002
+@patch
+def _update_on_threads(self:Trainer, grads):
+    "Solver._update with the parameters' rules run on update_threads threads, the largest parameters first."
+    frozen = getattr(self.model, 'frozen', ())
+    names = sorted((k for k in self.model.params if k not in frozen), key=lambda k: -self.model.params[k].size)
+    if self._pool is None:
+        self._pool = ThreadPoolExecutor(self.update_threads, thread_name_prefix='dl_nb-update')
+    rule = lambda k: self.update_rules.get(k, self.update_rule)
+    jobs = {k: self._pool.submit(rule(k), self.model.params[k], grads[k], self.optim_configs[k]) for k in names}
+    wait(jobs.values())           # all of them finish before an error is raised: no update goes on behind it
+    for k in self.model.params:   # in the model's order, as the Solver does
+        if k in jobs: self.model.params[k], self.optim_configs[k] = jobs[k].result()
