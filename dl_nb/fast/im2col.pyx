@@ -407,11 +407,13 @@ def max_pool_backward(const floating[:, :, :, ::1] dout, const int[:, :, :, ::1]
     if H < 0 or W < 0:
         raise ValueError(f"need H >= 0 and W >= 0, got H={H}, W={W}")
     dtype = np.float32 if floating is float else np.float64
-    dx = np.zeros((N, C, H, W), dtype=dtype)
+    dx = np.empty((N, C, H, W), dtype=dtype)   # each plane is zeroed by the thread that fills it, just before
     cdef floating[:, ::1] dxv = dx.reshape(NC, H * W)
     cdef const floating[:, ::1] dv = np.asarray(dout).reshape(NC, P)
     cdef const int[:, ::1] av = np.asarray(argmax).reshape(NC, P)
     for q in prange(NC, nogil=True, schedule="static"):
+        if HW > 0:   # zeroed here, so that the plane is in this thread's cache when the scatter below adds into it
+            memset(&dxv[q, 0], 0, HW * sizeof(floating))
         for o in range(P):
             i = av[q, o]
             if i < 0 or i >= HW:
