@@ -10,6 +10,10 @@
                                                           # the same, also running slow cells whose definitions the
                                                           # chosen ones use, keeping those cells' committed outputs
 
+A fast cell whose committed output came from CIFAR-10 (it names it) and whose new output does not
+has fallen back to its stand-in data because DL_NB_CIFAR10 is not set: the run then fails and the
+notebook is left untouched, unless --without-data says that is intended.
+
 Cells run top to bottom in one IPython shell (execnb, the engine behind `nbdev_test`), with the
 repository root first on sys.path and the notebook's folder as working directory -- exactly the
 environment `nbdev_test` uses. Execution stops at the first error and the notebook is left
@@ -32,7 +36,12 @@ def is_slow(cell):
     return cell.cell_type == "code" and bool(_SLOW.search(cell.source))
 
 
-def run(path: Path, slow: bool, only_slow: bool, verbose: bool, cells=(), also=()):
+def _text(outputs) -> str:
+    "The printed and displayed text of a cell's outputs."
+    return " ".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", "")) for o in outputs or [])
+
+
+def run(path: Path, slow: bool, only_slow: bool, verbose: bool, cells=(), also=(), without_data=False):
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
     from nbdev.clean import clean_nb
@@ -65,6 +74,11 @@ def run(path: Path, slow: bool, only_slow: bool, verbose: bool, cells=(), also=(
     for cell, o in zip(nb.cells, old):
         if cell.cell_type == "code" and keep_old(cell):
             cell.outputs, cell.execution_count = o["outputs"] or [], o["execution_count"]
+    lost = [cell.get("id") for cell, o in zip(nb.cells, old) if cell.cell_type == "code" and not skip(cell)
+            and "CIFAR-10" in _text(o["outputs"]) and "CIFAR-10" not in _text(cell.outputs)]
+    if lost and not without_data:
+        raise RuntimeError(f"cells {lost} showed CIFAR-10 and now do not (is DL_NB_CIFAR10 set?); "
+                           "pass --without-data to keep their stand-in outputs")
     clean_nb(nb, clear_all=False, clean_ids=True)
     tmp = path.with_suffix(".ipynb.tmp")
     write_nb(nb, tmp)
@@ -81,6 +95,8 @@ def main():
                                                 "and refresh only these cells' outputs")
     ap.add_argument("--also", default="", help="comma-separated cell ids: slow cells to run as well (for what they "
                                                "define), keeping their committed outputs")
+    ap.add_argument("--without-data", action="store_true", help="accept cells whose outputs showed CIFAR-10 and now "
+                                                                "show their stand-in data")
     ap.add_argument("-v", "--verbose", action="store_true", help="report each cell as it finishes")
     a = ap.parse_args()
     for p in a.notebooks:
@@ -88,7 +104,7 @@ def main():
         print(f"running {p.relative_to(ROOT)} ...", flush=True)
         try:
             dt = run(p, a.slow, a.only_slow, a.verbose, tuple(c for c in a.cells.split(",") if c),
-                     tuple(c for c in a.also.split(",") if c))
+                     tuple(c for c in a.also.split(",") if c), a.without_data)
         except Exception as e:  # the shell re-raises the cell's exception
             print(f"FAILED {p.name}: {type(e).__name__}: {e}", file=sys.stderr)
             sys.exit(1)
