@@ -518,6 +518,7 @@ def _fit_and_evaluate(a, s, data, model, report, out, run, live, t_start, wall0)
         trainer.resume(a.resume)
     sizes = info['sizes']
     report.update(status='training', trainer_config=trainer.config, data_seconds=round(time.monotonic() - t_start, 1))
+    _write_json(out / 'run.json', report)   # the record on disk says training, with the plan, while the run lasts
     plan = report.get('plan')
     planned = (f" (planned for the time budget at {plan['seconds_per_step']:.2f} s per step)"
                if plan and s['epochs'] < plan['epochs_asked'] else '')
@@ -884,6 +885,7 @@ def _train_lm(a) -> int:
         planned = (f" (fitted to the time budget at {plan['seconds_per_step']:.3f} s per step)"
                    if plan and plan['steps_planned'] < plan['steps_asked'] else '')
         report.update(status='training', data_seconds=round(time.monotonic() - t_start, 1))
+        _write_json(out / 'run.json', report)   # the record on disk says training while the run lasts
         print(f"dl_nb train: gpt ({n:,} parameters: {s['n_layer']} block{'s' * (s['n_layer'] > 1)} of width {s['n_embd']}, {s['n_head']} heads, "
               f"context {s['block_size']}) on {d['info']['name']} ({d['info']['sizes']['train']:,} training and "
               f"{d['info']['sizes']['val']:,} validation characters, {d['tokenizer'].vocab_size} distinct), "
