@@ -447,7 +447,9 @@ def _print_header(args, peaks, blas, kept):
 
 # %% ../nbs/09_performance.ipynb #c40dc7b1
 def main(argv=None):
-    """Command line: python -m dl_nb.bench [--threads N] [--clock wall|cpu] [--repeat R] [--dtypes ...] [--naive] [--torch-layout default|channels-last] [--json FILE]
+    """Command line: python -m dl_nb.bench [--threads N] [--clock wall|cpu] [--repeat R] [--dtypes ...] [--naive] [--no-step]
+                 [--openblas-coretype NAME] [--keep-freed-memory] [--omp-wait default|passive|active]
+                 [--torch-layout default|channels-last] [--json FILE]
 
     As a program (argv None), it restarts itself when the thread or OpenMP settings asked for are not the process's
     (dl_nb.runtime.rerun_with_environment): OpenMP and OpenBLAS read them only when they load, before main runs.
