@@ -107,15 +107,20 @@ def _check_data(data, owner):
         if len(Xs) != len(ys) or len(Xs) == 0:
             raise ValueError(f"{owner}: X_{split} has {len(Xs)} examples but y_{split} has {len(ys)} labels")
 
+def _rule_names(optim) -> list: # the update rules of dl_nb.optim: its public functions of (w, dw, ...)
+    "The names of dl_nb.optim's update rules (not its learning-rate schedules, which take a step number)."
+    return [n for n in optim.__all__ if inspect.isfunction(getattr(optim, n))
+            and list(inspect.signature(getattr(optim, n)).parameters)[:2] == ['w', 'dw']]
+
 def _find_rule(update_rule):
     "An update-rule function, given as a function or as the name of one of the book's rules."
     if isinstance(update_rule, str):
         from dl_nb import optim   # imported here: the update rules are a later chapter's module
-        rule = getattr(optim, update_rule, None)
-        if update_rule not in optim.__all__ or not inspect.isfunction(rule):
+        names = _rule_names(optim)
+        if update_rule not in names:
             raise ValueError(f"Solver: unknown update rule {update_rule!r}; "
-                             f"use one of 'sgd', 'sgd_momentum', 'rmsprop', 'adam' or pass a function")
-        return rule
+                             f"use one of {', '.join(map(repr, names))} or pass a function")
+        return getattr(optim, update_rule)
     if callable(update_rule): return update_rule
     raise ValueError(f"Solver: update_rule must be a name or a function, got {update_rule!r}")
 
@@ -175,9 +180,11 @@ def _update(self:Solver, grads):
 def _divergence_message(self:Solver, loss) -> str:
     some = next(iter(self.optim_configs.values()), {})
     lr = some.get('learning_rate', self.optim_config.get('learning_rate', "the rule's default"))
-    return (f"Solver: the loss became {loss} at iteration {self.iteration + 1} (epoch {self.epoch}) with update "
+    kept = ("the model gets the best epoch's parameters back" if self.restore_best
+            else "the parameters are left as they were before this step")
+    return (f"Solver: the loss became {loss} at iteration {self.iteration + 1} (epoch {self.epoch + 1}) with update "
             f"rule {self.update_rule_name!r} and learning rate {lr}; training diverged. Try a smaller learning "
-            f"rate or weight_scale; the parameters are left as they were before this step.")
+            f"rate or weight_scale; {kept}.")
 
 @patch
 def _step(self:Solver) -> float: # the minibatch loss
