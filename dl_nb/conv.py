@@ -160,7 +160,7 @@ def _fast_operands(x, w, fn):
 _ALGORITHMS = ('auto', 'im2col', 'winograd', 'direct')
 
 def _conv_algorithm(x, w, s, Ho, Wo, conv_param, fn, backward=False):
-    "The kernel of the forward (or backward) pass: conv_param['algorithm'] if set, else the measured rule of this chapter."
+    "The kernel of the forward (or backward) pass: conv_param['algorithm'] if set, else the measured rule (chapter 09)."
     algo = conv_param.get('algorithm', 'auto')
     if algo not in _ALGORITHMS:
         raise ValueError(f"{fn}: conv_param['algorithm'] must be one of {', '.join(map(repr, _ALGORITHMS))}, got {algo!r}")
@@ -190,7 +190,7 @@ def conv_forward_fast(
     b: np.ndarray,     # biases, shape (F,)
     conv_param: dict,  # 'stride' (default 1), 'pad' (default 0); optional 'algorithm': 'auto', 'im2col', 'winograd' or 'direct'
 ) -> tuple: # out of shape (N, F, Ho, Wo) in the dtype of x, and the cache (x, w, b, conv_param)
-    "Convolution layer (compiled): Winograd, the direct AVX-512 kernel or im2col and a BLAS product, by the measured rule; refuses a padded input or output of over LAYER_ELEMENT_LIMIT elements, and with Winograd a NaN or inf spoils its whole 4x4 output tiles (see the hostile-values appendix)."
+    "Convolution layer (compiled): Winograd, the direct AVX-512 kernel or im2col and a BLAS product, by the measured rule; refuses a padded input or output of over LAYER_ELEMENT_LIMIT elements, and with Winograd a NaN or inf spoils more outputs of its 4x4 tiles than a direct sum would (see the hostile-values appendix)."
     x, w, b, s, p, Ho, Wo = _conv_geometry(x, w, b, conv_param, 'conv_forward_fast')
     x, w = _fast_operands(x, w, 'conv_forward_fast')
     b_ = np.ascontiguousarray(b, dtype=x.dtype)

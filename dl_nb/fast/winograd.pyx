@@ -383,9 +383,9 @@ def conv_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
     """Stride-1 3x3 convolution by Winograd's F(m x m, 3x3), m = 2 or 4: out (N, F, Ho, Wo) in the dtype of x.
 
     x (N, C, H, W), w (F, C, 3, 3), b (F,), all C-contiguous and of one dtype.
-    Non-finite input: the transforms mix every input of an (m+2) x (m+2) tile window into every output of its
-    m x m tile, so a NaN or inf in x makes the whole tiles whose windows hold it NaN or inf (a direct sum would
-    spoil only the outputs whose 3x3 windows hold it). Finite inputs elsewhere are unaffected.
+    Non-finite input: the transforms mix the inputs of an (m+2) x (m+2) tile window into many outputs of its m x m
+    tile, so a NaN or inf in x spoils every output a direct sum would (those whose 3x3 windows hold it) and, for
+    m = 4, other outputs of the same tiles. Outputs of other tiles are unaffected.
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], F = w.shape[0]
     if w.shape[1] != C or w.shape[2] != 3 or w.shape[3] != 3 or b.shape[0] != F:
