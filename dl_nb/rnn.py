@@ -206,7 +206,7 @@ def temporal_softmax_loss(
     return float(loss), dx
 
 # %% ../nbs/10_rnn.ipynb #48997aef
-_sigmoid = expit  # the logistic function 1/(1+exp(-x)) as one ufunc that never overflows (scipy.special)
+_sigmoid = expit  # the logistic function 1/(1+exp(-x)) as one ufunc that raises no overflow error (scipy.special)
 
 def _lstm_gates(a):
     "Split the (N, 4H) pre-activations into the gates i, f, o (sigmoid) and the candidate g (tanh)."
